@@ -1,0 +1,67 @@
+// The diff pipeline, one direction: read → correlate → compare → select → emit.
+import fs from "node:fs";
+import path from "node:path";
+import { Comparer } from "./compare/compare.js";
+import { correlate } from "./correlate/correlate.js";
+import { writeElf } from "./elf/writer.js";
+import { badInput, ExitCode, KlpError } from "./errors.js";
+import { emitObject } from "./klp/emit.js";
+import { readKernelObject } from "./read.js";
+import { select, type FunctionChange, type Refusal } from "./select/select.js";
+
+export interface DiffOptions {
+  /** Write the livepatch object here when there is something to patch. */
+  output?: string;
+}
+
+export interface DiffResult {
+  readonly orig: string;
+  readonly patched: string;
+  readonly sourceFile: string | undefined;
+  readonly arch: string;
+  readonly changed: readonly FunctionChange[];
+  readonly new: readonly FunctionChange[];
+  readonly removed: readonly string[];
+  readonly lineOnly: readonly string[];
+  readonly refused: readonly Refusal[];
+  /** Functions of the patched object the output carries, including .cold parts. */
+  readonly carried: readonly string[];
+  readonly freshDataChanged: readonly string[];
+  readonly output: string | null;
+  readonly exitCode: number;
+}
+
+export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions = {}): DiffResult {
+  const o = readKernelObject(origPath);
+  const p = readKernelObject(patchedPath);
+  if (o.elf.machine !== p.elf.machine) throw badInput(undefined, `${origPath} and ${patchedPath} are for different machines`);
+  if (o.sourceFile && p.sourceFile && o.sourceFile !== p.sourceFile) {
+    throw badInput(undefined, `${origPath} and ${patchedPath}: objects come from different source files (${o.sourceFile} vs ${p.sourceFile})`);
+  }
+  const corr = correlate(o, p);
+  const sel = select(o, p, corr, new Comparer(o, p, corr));
+  const exitCode = sel.refused.length ? ExitCode.refused : sel.changed.length || sel.new.length ? ExitCode.patch : ExitCode.noChange;
+  let output: string | null = null;
+  if (opts.output && exitCode === ExitCode.patch) {
+    writeAtomically(opts.output, writeElf(emitObject(o, p, corr, sel)));
+    output = opts.output;
+  }
+  return {
+    orig: origPath, patched: patchedPath, sourceFile: p.sourceFile, arch: p.arch.name,
+    changed: sel.changed, new: sel.new, removed: sel.removed, lineOnly: sel.lineOnly, refused: sel.refused,
+    carried: sel.carried.map((f) => f.name), freshDataChanged: sel.freshDataChanged, output, exitCode,
+  };
+}
+
+/** Writes through a temporary file and a rename, so a failure never leaves half an object. */
+function writeAtomically(file: string, data: Buffer) {
+  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KlpError(ExitCode.badInput, `cannot write output (${code ?? String(e)})`, file);
+  }
+}

@@ -1,0 +1,6 @@
+export * from "./constants.js";
+export { ElfFile } from "./reader.js";
+export { writeElf } from "./writer.js";
+export { toModel } from "./to-model.js";
+export type * from "./types.js";
+export type * from "./model.js";

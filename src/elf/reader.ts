@@ -1,0 +1,213 @@
+// Reads an ELF64 relocatable object into views over one Buffer. Every offset and index is
+// validated here, so layers above never see an out-of-range value: a truncated or corrupted
+// object becomes a KlpError naming the file and the field, not a RangeError.
+import { badInput } from "../errors.js";
+import { bigEndian, littleEndian, type ByteOrder } from "./bytes.js";
+import * as C from "./constants.js";
+import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
+
+export class ElfFile {
+  readonly sections: readonly ElfSection[];
+  readonly symbols: readonly ElfSymbol[];
+  /** Index of SHT_SYMTAB, or 0 when the object has none. */
+  readonly symtabIndex: number;
+  private readonly relaByTarget = new Map<number, number[]>();
+  private readonly relaCache = new Map<number, readonly ElfRela[]>();
+
+  private constructor(
+    readonly path: string,
+    readonly buf: Buffer,
+    readonly order: ByteOrder,
+    readonly type: number,
+    readonly machine: number,
+    readonly eflags: number,
+    readonly osabi: number,
+    sections: ElfSection[],
+  ) {
+    this.sections = sections;
+    const symtabs = sections.filter((s) => s.type === C.SHT_SYMTAB);
+    if (symtabs.length > 1) throw this.bad("more than one symbol table");
+    this.symtabIndex = symtabs[0]?.index ?? 0;
+    this.symbols = this.symtabIndex ? this.readSymbols(symtabs[0]!) : [];
+    for (const s of sections) {
+      if (s.type !== C.SHT_RELA && s.type !== C.SHT_REL) continue;
+      if (s.type === C.SHT_REL) throw this.bad(`section ${s.name}: SHT_REL relocations are not supported (ELF64 uses RELA)`);
+      if (s.info === 0 || s.info >= sections.length) throw this.bad(`section ${s.name}: sh_info ${s.info} names no section`);
+      if (s.link !== this.symtabIndex) throw this.bad(`section ${s.name}: sh_link ${s.link} is not the symbol table`);
+      const list = this.relaByTarget.get(s.info) ?? [];
+      list.push(s.index);
+      this.relaByTarget.set(s.info, list);
+    }
+  }
+
+  static parse(path: string, buf: Buffer): ElfFile {
+    const bad = (why: string) => badInput(path, why);
+    if (buf.length < 4 || buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46) {
+      throw bad(buf.length === 0 ? "empty file, not an ELF object" : "not an ELF file (bad magic)");
+    }
+    if (buf.length < C.EHDR_SIZE) throw bad(`truncated ELF header (${buf.length} of ${C.EHDR_SIZE} bytes)`);
+    if (buf[4] !== C.ELFCLASS64) throw bad(buf[4] === 1 ? "32-bit ELF object; klpkit reads ELF64 only" : `bad ELF class ${buf[4]}`);
+    const order = buf[5] === C.ELFDATA2LSB ? littleEndian : buf[5] === C.ELFDATA2MSB ? bigEndian : undefined;
+    if (!order) throw bad(`bad ELF data encoding ${buf[5]}`);
+    const type = order.u16(buf, 16);
+    const machine = order.u16(buf, 18);
+    const eflags = order.u32(buf, 48);
+    const shoff = order.u64(buf, 40);
+    const shentsize = order.u16(buf, 58);
+    let shnum = order.u16(buf, 60);
+    let shstrndx = order.u16(buf, 62);
+    if (shoff === 0) throw bad("no section header table");
+    if (shentsize !== C.SHDR_SIZE) throw bad(`section header size ${shentsize}, expected ${C.SHDR_SIZE}`);
+    if (shoff + C.SHDR_SIZE > buf.length) throw bad(`section header table at ${shoff} lies past the end of the file (${buf.length} bytes)`);
+    // Objects with more than 0xff00 sections keep the real counts in section header 0.
+    if (shnum === 0) shnum = order.u64(buf, shoff + 32);
+    if (shstrndx === C.SHN_XINDEX) shstrndx = order.u32(buf, shoff + 40);
+    if (shoff + shnum * C.SHDR_SIZE > buf.length) {
+      throw bad(`section header table (${shnum} entries at ${shoff}) is truncated: file has ${buf.length} bytes`);
+    }
+    if (shstrndx === 0 || shstrndx >= shnum) throw bad(`e_shstrndx ${shstrndx} is out of range (${shnum} sections)`);
+
+    const raw = [];
+    for (let i = 0; i < shnum; i++) {
+      const o = shoff + i * C.SHDR_SIZE;
+      raw.push({
+        nameOff: order.u32(buf, o), type: order.u32(buf, o + 4), flags: order.u64(buf, o + 8),
+        offset: order.u64(buf, o + 24), size: order.u64(buf, o + 32), link: order.u32(buf, o + 40),
+        info: order.u32(buf, o + 44), addralign: order.u64(buf, o + 48), entsize: order.u64(buf, o + 56),
+      });
+    }
+    for (let i = 1; i < shnum; i++) {
+      const r = raw[i]!;
+      if (r.type !== C.SHT_NOBITS && r.offset + r.size > buf.length) {
+        throw bad(`section ${i} data (${r.size} bytes at ${r.offset}) lies past the end of the file (${buf.length} bytes)`);
+      }
+      if (r.link >= shnum) throw bad(`section ${i}: sh_link ${r.link} names no section (${shnum} sections)`);
+    }
+    const shstr = raw[shstrndx]!;
+    if (shstr.type !== C.SHT_STRTAB) throw bad(`e_shstrndx ${shstrndx} is not a string table`);
+    const sections: ElfSection[] = raw.map((r, index) => ({
+      index,
+      name: index === 0 ? "" : cString(buf, shstr.offset, shstr.size, r.nameOff, () => bad(`section ${index}: name offset ${r.nameOff} is past the section name table`)),
+      type: r.type, flags: r.flags, offset: r.offset, size: r.size, link: r.link, info: r.info,
+      addralign: r.addralign, entsize: r.entsize,
+    }));
+    return new ElfFile(path, buf, order, type, machine, eflags, buf[7]!, sections);
+  }
+
+  /** The bytes of a section, as a view (no copy). SHT_NOBITS sections have none. */
+  data(index: number): Buffer {
+    const s = this.sections[index]!;
+    if (s.type === C.SHT_NOBITS || s.type === C.SHT_NULL) return this.buf.subarray(0, 0);
+    return this.buf.subarray(s.offset, s.offset + s.size);
+  }
+
+  /** RELA relocations that apply to section `target`, sorted by offset. */
+  relocations(target: number): readonly ElfRela[] {
+    const cached = this.relaCache.get(target);
+    if (cached) return cached;
+    const out: ElfRela[] = [];
+    for (const ri of this.relaByTarget.get(target) ?? []) out.push(...this.readRela(this.sections[ri]!));
+    out.sort((a, b) => a.offset - b.offset);
+    this.relaCache.set(target, out);
+    return out;
+  }
+
+  /** The RELA sections of this object, each with the section it applies to. */
+  relaSections(): { rela: ElfSection; target: ElfSection }[] {
+    const out = [];
+    for (const [target, relas] of this.relaByTarget) {
+      for (const r of relas) out.push({ rela: this.sections[r]!, target: this.sections[target]! });
+    }
+    return out.sort((a, b) => a.rela.index - b.rela.index);
+  }
+
+  /** The raw relocation entries of one RELA section, in file order. */
+  readRela(s: ElfSection): ElfRela[] {
+    if (s.entsize !== C.RELA_SIZE) throw this.bad(`section ${s.name}: RELA entry size ${s.entsize}, expected ${C.RELA_SIZE}`);
+    const { buf, order } = this;
+    const target = this.sections[s.info]!;
+    const n = Math.floor(s.size / C.RELA_SIZE);
+    const out: ElfRela[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const o = s.offset + i * C.RELA_SIZE;
+      const offset = order.u64(buf, o);
+      // r_info: high 32 bits symbol, low 32 bits type (ELF64).
+      const info = order.little ? { sym: order.u32(buf, o + 12), type: order.u32(buf, o + 8) }
+        : { sym: order.u32(buf, o + 8), type: order.u32(buf, o + 12) };
+      if (info.sym >= this.symbols.length) {
+        throw this.bad(`section ${s.name}: relocation ${i} uses symbol ${info.sym}, but the symbol table has ${this.symbols.length}`);
+      }
+      if (target.type !== C.SHT_NOBITS && offset >= target.size) {
+        throw this.bad(`section ${s.name}: relocation ${i} at offset ${offset} lies past the end of ${target.name} (${target.size} bytes)`);
+      }
+      out[i] = { offset, symbol: info.sym, type: info.type, addend: order.i64(buf, o + 16) };
+    }
+    return out;
+  }
+
+  /** SHT_GROUP sections (COMDAT and section groups). */
+  groups(): ElfGroup[] {
+    const out: ElfGroup[] = [];
+    for (const s of this.sections) {
+      if (s.type !== C.SHT_GROUP) continue;
+      const d = this.data(s.index);
+      if (d.length < 4 || d.length % 4) throw this.bad(`group section ${s.name} has size ${d.length}, not a multiple of 4`);
+      const members: number[] = [];
+      for (let o = 4; o < d.length; o += 4) {
+        const m = this.order.u32(d, o);
+        if (m === 0 || m >= this.sections.length) throw this.bad(`group section ${s.name} names section ${m}, which does not exist`);
+        members.push(m);
+      }
+      if (s.info >= this.symbols.length) throw this.bad(`group section ${s.name}: signature symbol ${s.info} out of range`);
+      out.push({ section: s.index, flags: this.order.u32(d, 0), members, signature: s.info });
+    }
+    return out;
+  }
+
+  private readSymbols(symtab: ElfSection): ElfSymbol[] {
+    const { buf, order } = this;
+    if (symtab.entsize !== C.SYM_SIZE) throw this.bad(`symbol table entry size ${symtab.entsize}, expected ${C.SYM_SIZE}`);
+    const strtab = this.sections[symtab.link]!;
+    if (strtab.type !== C.SHT_STRTAB) throw this.bad(`symbol table's sh_link ${symtab.link} is not a string table`);
+    const xindex = this.sections.find((s) => s.type === C.SHT_SYMTAB_SHNDX && s.link === symtab.index);
+    const n = Math.floor(symtab.size / C.SYM_SIZE);
+    if (xindex && xindex.size < n * 4) throw this.bad(`SHT_SYMTAB_SHNDX section is shorter than the symbol table`);
+    const out: ElfSymbol[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const o = symtab.offset + i * C.SYM_SIZE;
+      const nameOff = order.u32(buf, o);
+      const info = buf[o + 4]!;
+      let shndx = order.u16(buf, o + 6);
+      if (shndx === C.SHN_XINDEX && xindex) shndx = order.u32(buf, xindex.offset + i * 4);
+      if (shndx !== C.SHN_UNDEF && shndx < C.SHN_LORESERVE && shndx >= this.sections.length) {
+        throw this.bad(`symbol ${i}: section index ${shndx} is out of range (${this.sections.length} sections)`);
+      }
+      out[i] = {
+        index: i,
+        name: cString(buf, strtab.offset, strtab.size, nameOff, () => this.bad(`symbol ${i}: name offset ${nameOff} is past the string table (${strtab.size} bytes)`)),
+        value: order.u64(buf, o + 8),
+        size: order.u64(buf, o + 16),
+        bind: info >> 4,
+        type: info & 0xf,
+        other: buf[o + 5]!,
+        shndx,
+      };
+    }
+    return out;
+  }
+
+  bad(why: string) {
+    return badInput(this.path, why);
+  }
+}
+
+function cString(buf: Buffer, tabOff: number, tabSize: number, off: number, err: () => Error): string {
+  if (off >= tabSize) {
+    if (off === 0) return "";
+    throw err();
+  }
+  const start = tabOff + off;
+  let end = buf.indexOf(0, start);
+  if (end < 0 || end >= tabOff + tabSize) end = tabOff + tabSize;
+  return buf.toString("latin1", start, end);
+}

@@ -1,0 +1,146 @@
+// Builds the output object: the carried functions, the data and strings they need, the
+// special-section entries that belong to them, and undefined symbols (named as in the running
+// kernel's build) for everything else they refer to. Klp relocations come later.
+import type { Correlation } from "../correlate/correlate.js";
+import * as C from "../elf/constants.js";
+import type { OutObject, OutReloc, OutSection, OutSymbol } from "../elf/model.js";
+import type { ElfRela, ElfSection } from "../elf/types.js";
+import type { Entity, KData, KFunction, KObject } from "../object/kobject.js";
+import { SPECIAL_TABLES_6_1_X86 } from "../object/special.js";
+import type { Selection } from "../select/select.js";
+
+const KEEP_FLAGS = ~C.SHF_GROUP;
+
+class Emitter {
+  readonly sections: OutSection[] = [];
+  readonly symbols: OutSymbol[] = [];
+  private readonly entityOut = new Map<number, OutSymbol>();
+  private readonly sectionOut = new Map<number, { section: OutSection; symbol: OutSymbol }>();
+  private readonly undef = new Map<string, OutSymbol>();
+  private readonly carried: Set<number>;
+
+  constructor(readonly o: KObject, readonly p: KObject, readonly corr: Correlation, sel: Selection) {
+    this.carried = new Set(sel.carried.map((f) => f.sym.index));
+    if (p.sourceFile) this.symbols.push({ name: p.sourceFile, value: 0, size: 0, bind: C.STB_LOCAL, type: C.STT_FILE, other: 0, shndx: C.SHN_ABS });
+  }
+
+  /** The name the running kernel knows an entity by: the original's, when it has a twin. */
+  private runningName(e: Entity): string {
+    const oi = this.corr.p2o.get(e.sym.index);
+    const twin = oi === undefined ? undefined : this.o.byIndex.get(oi);
+    return twin ? twin.name : e.name;
+  }
+
+  private mustCopyData(d: KData): boolean {
+    return d.freshCopy || !this.corr.p2o.has(d.sym.index);
+  }
+
+  carryFunction(f: KFunction): OutSymbol {
+    return this.carryEntity(f, f.section.name.startsWith(".text.") ? `.text.${this.runningName(f)}` : f.section.name);
+  }
+
+  private carryEntity(e: Entity, sectionName: string): OutSymbol {
+    const known = this.entityOut.get(e.sym.index);
+    if (known) return known;
+    const src = e.section;
+    const section: OutSection = {
+      name: sectionName, type: src.type, flags: src.flags & KEEP_FLAGS, addralign: src.addralign, entsize: src.entsize,
+      ...(src.type === C.SHT_NOBITS ? { nobitsSize: e.sym.size } : { data: Buffer.from(e.bytes) }),
+    };
+    const symbol: OutSymbol = { name: this.runningName(e), value: 0, size: e.sym.size, bind: e.sym.bind, type: e.sym.type, other: e.sym.other, section };
+    this.sections.push(section);
+    this.symbols.push(symbol);
+    this.entityOut.set(e.sym.index, symbol);
+    this.attachRelocs(section, e.relocs, src);
+    return symbol;
+  }
+
+  /** Whole sections are carried for strings and anonymous constants (no symbol covers them). */
+  private carrySection(s: ElfSection): OutSymbol {
+    const known = this.sectionOut.get(s.index);
+    if (known) return known.symbol;
+    const section: OutSection = {
+      name: s.name, type: s.type, flags: s.flags & KEEP_FLAGS, addralign: s.addralign, entsize: s.entsize,
+      ...(s.type === C.SHT_NOBITS ? { nobitsSize: s.size } : { data: Buffer.from(this.p.elf.data(s.index)) }),
+    };
+    const symbol: OutSymbol = { name: "", value: 0, size: 0, bind: C.STB_LOCAL, type: C.STT_SECTION, other: 0, section };
+    this.sections.push(section);
+    this.symbols.push(symbol);
+    this.sectionOut.set(s.index, { section, symbol });
+    this.attachRelocs(section, this.p.elf.relocations(s.index), s);
+    return symbol;
+  }
+
+  private undefinedSymbol(name: string): OutSymbol {
+    let s = this.undef.get(name);
+    if (!s) {
+      s = { name, value: 0, size: 0, bind: C.STB_GLOBAL, type: C.STT_NOTYPE, other: 0, shndx: C.SHN_UNDEF };
+      this.undef.set(name, s);
+      this.symbols.push(s);
+    }
+    return s;
+  }
+
+  private attachRelocs(section: OutSection, relocs: readonly ElfRela[], from: ElfSection) {
+    if (!relocs.length) return;
+    const entries = relocs.map((r) => this.rewrite(r, from));
+    this.sections.push({ name: `.rela${section.name}`, type: C.SHT_RELA, flags: C.SHF_INFO_LINK, addralign: 8, entsize: C.RELA_SIZE, relocs: { target: section, entries } });
+  }
+
+  /** One relocation of the patched object, re-expressed against the output's symbols. */
+  private rewrite(r: ElfRela, from: ElfSection): OutReloc {
+    const ref = this.p.referent(r, from);
+    const at = (symbol: OutSymbol | null, addend: number): OutReloc => ({ offset: r.offset, type: r.type, symbol, addend });
+    switch (ref.kind) {
+      case "none": return at(null, r.addend);
+      case "str":
+      case "sec": return at(this.carrySection(ref.section), r.addend);
+      case "sym": {
+        if (ref.sym.shndx === C.SHN_UNDEF) return at(this.undefinedSymbol(ref.sym.name), r.addend);
+        const e = this.p.byIndex.get(ref.sym.index);
+        if (!e) {
+          // A defined label that is neither function nor object: keep its whole section.
+          return at(this.carrySection(this.p.elf.sections[ref.sym.shndx]!), ref.sym.value + ref.offset);
+        }
+        if (e.kind === "function") {
+          return at(this.carried.has(e.sym.index) ? this.carryFunction(e) : this.undefinedSymbol(this.runningName(e)), ref.offset);
+        }
+        return at(this.mustCopyData(e) ? this.carryEntity(e, e.section.name) : this.undefinedSymbol(this.runningName(e)), ref.offset);
+      }
+    }
+  }
+
+  /** Entries of special tables that belong to carried functions, one output table each. */
+  carrySpecialEntries(functions: readonly KFunction[]) {
+    for (const table of SPECIAL_TABLES_6_1_X86) {
+      const entries = functions.flatMap((f) => this.p.specialEntries(f).filter((e) => e.table === table));
+      if (!entries.length) continue;
+      const src = entries[0]!.section;
+      const data = Buffer.concat(entries.map((e) => this.p.entry(e).bytes));
+      const section: OutSection = { name: table.name, type: src.type, flags: src.flags & KEEP_FLAGS, addralign: src.addralign, entsize: src.entsize, data };
+      this.sections.push(section);
+      const relocs: OutReloc[] = [];
+      entries.forEach((e, i) => {
+        for (const r of this.p.entry(e).relocs) relocs.push({ ...this.rewrite({ ...r, offset: r.offset + e.index * table.entrySize }, src), offset: r.offset + i * table.entrySize });
+      });
+      if (relocs.length) this.sections.push({ name: `.rela${table.name}`, type: C.SHT_RELA, flags: C.SHF_INFO_LINK, addralign: 8, entsize: C.RELA_SIZE, relocs: { target: section, entries: relocs } });
+      if (table.parallel) this.carryParallel(table.parallel, entries.map((e) => e.index));
+    }
+  }
+
+  /** `.orc_unwind` holds one entry per `.orc_unwind_ip` entry, in the same order. */
+  private carryParallel(par: { name: string; entrySize: number }, indexes: number[]) {
+    const src = this.p.elf.sections.find((s) => s.name === par.name);
+    if (!src) return;
+    const all = this.p.elf.data(src.index);
+    const data = Buffer.concat(indexes.map((i) => all.subarray(i * par.entrySize, (i + 1) * par.entrySize)));
+    this.sections.push({ name: par.name, type: src.type, flags: src.flags & KEEP_FLAGS, addralign: src.addralign, entsize: src.entsize, data });
+  }
+}
+
+export function emitObject(o: KObject, p: KObject, corr: Correlation, sel: Selection): OutObject {
+  const e = new Emitter(o, p, corr, sel);
+  for (const f of sel.carried) e.carryFunction(f);
+  e.carrySpecialEntries(sel.carried);
+  return { machine: p.elf.machine, littleEndian: p.elf.order.little, eflags: p.elf.eflags, osabi: p.elf.osabi, sections: e.sections, symbols: e.symbols };
+}

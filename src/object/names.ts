@@ -1,0 +1,64 @@
+// Symbol names as compilers decorate them, taken apart so the same entity can be recognised
+// across two builds whose counters differ.
+
+/** Clone kinds a compiler appends: `foo.isra.0`, `foo.constprop.3`, `foo.part.1`, `foo.cold`,
+ *  Clang's promoted locals `foo.llvm.123456789`, GCC LTO's `foo.lto_priv.0`. */
+const CLONE = /\.(isra|constprop|part|cold|llvm|lto_priv|localalias)(?:\.\d+)?$/;
+/** GCC's static-local counter: `static int counter` inside a function becomes `counter.3`. */
+const LOCAL_COUNTER = /\.\d+$/;
+/** `__UNIQUE_ID_ddebug412` (from __COUNTER__) — the number moves when code is added above. */
+const UNIQUE_ID = /^(__UNIQUE_ID_[A-Za-z_]*?)\d+/;
+
+export interface NameParts {
+  /** The name without counters or clone suffixes. */
+  readonly base: string;
+  /** Clone kinds in the order they were applied, e.g. ["constprop", "isra"]. */
+  readonly clones: readonly string[];
+  /** True for a function-scope static (`name.N`). */
+  readonly staticLocal: boolean;
+}
+
+export function splitName(name: string): NameParts {
+  let rest = name;
+  const clones: string[] = [];
+  let staticLocal = false;
+  for (;;) {
+    const c = CLONE.exec(rest);
+    if (c) {
+      clones.unshift(c[1]!);
+      rest = rest.slice(0, c.index);
+      continue;
+    }
+    if (LOCAL_COUNTER.test(rest) && rest.lastIndexOf(".") > 0) {
+      staticLocal = true;
+      rest = rest.replace(LOCAL_COUNTER, "");
+      continue;
+    }
+    break;
+  }
+  return { base: rest.replace(UNIQUE_ID, "$1"), clones, staticLocal };
+}
+
+/** The key two builds of one entity share: base name plus clone kinds. */
+export function correlationKey(name: string): string {
+  const p = splitName(name);
+  return p.clones.length ? `${p.base}.${p.clones.join(".")}` : p.base;
+}
+
+/** `foo.cold` (and `foo.part.0.cold`) is the split-off cold tail of its parent, not a function of its own. */
+export function coldParentName(name: string): string | undefined {
+  const m = /^(.*)\.cold(?:\.\d+)?$/.exec(name);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * Static locals the livepatch gets fresh copies of instead of sharing the running kernel's:
+ * once-flags (`__already_done`, `__warned`, `__print_once` in `.data..once`), `__func__`,
+ * lockdep keys, ratelimit state, dyndbg descriptors, switch tables.
+ */
+const FRESH_COPY = /^(__already_done|__warned|__print_once|__func__|__key|_rs|descriptor|__UNIQUE_ID_ddebug|CSWTCH|__msg|__tpstrtab_|__bpf_trace_tp_map_|__event_|__trace_printk_fmt|___tp_str|__once|__pfx_)/;
+const FRESH_COPY_SECTION = /^(\.data\.\.once|__dyndbg|__verbose|\.data\.once)/;
+
+export function isFreshCopy(name: string, sectionName: string): boolean {
+  return FRESH_COPY.test(splitName(name).base) || FRESH_COPY_SECTION.test(sectionName);
+}

@@ -1,0 +1,36 @@
+// Predicates for what a livepatch cannot change on a running kernel, each with the advice a
+// patch author needs (see Documentation/livepatch/{livepatch,shadow-vars,callbacks}.rst).
+import type { Arch } from "../arch/index.js";
+import type { KFunction, KObject } from "../object/kobject.js";
+
+export interface Refusal {
+  readonly symbol: string;
+  readonly reason: string;
+  readonly hint: string;
+}
+
+/** `__init`/`__exit` code: it ran at boot (and was freed) or runs only at unload. */
+export function isInitOrExitSection(name: string): boolean {
+  return /^\.(init|exit)\.(text|data|rodata|bss)/.test(name) || name === ".init.text" || name === ".exit.text";
+}
+
+/** `noinstr` code runs where ftrace must not; the livepatch core cannot redirect it. */
+export function isNoinstrSection(name: string): boolean {
+  return name === ".noinstr.text" || name.startsWith(".noinstr.") || name === ".entry.text";
+}
+
+export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew: boolean): Refusal | undefined {
+  const s = f.section.name;
+  if (isInitOrExitSection(s)) {
+    return { symbol: f.name, reason: `${isNew ? "new" : "changed"} ${s.startsWith(".init") ? "__init" : "__exit"} code (section ${s}): it has already run at boot, or runs only at unload, so a livepatch cannot change it`,
+      hint: "do the one-time work in a klp pre-patch callback, or leave __init code alone" };
+  }
+  if (isNew) return undefined;
+  if (isNoinstrSection(s)) {
+    return { symbol: f.name, reason: `changed noinstr function (section ${s}): ftrace may not hook it, so it cannot be livepatched`, hint: "patch the instrumentable callers instead" };
+  }
+  if (!arch.hasFtraceEntry(o.codeView(f))) {
+    return { symbol: f.name, reason: "changed function has no __fentry__ call (notrace, or built without -pg): ftrace cannot redirect it", hint: "patch its callers, or make the function traceable in the running kernel's build" };
+  }
+  return undefined;
+}

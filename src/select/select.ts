@@ -1,0 +1,116 @@
+// From the verdicts, what the livepatch must carry (changed and new functions, their cold
+// parts, new and fresh-copy data) and what it must refuse.
+import type { Comparer } from "../compare/compare.js";
+import type { Correlation } from "../correlate/correlate.js";
+import type { KData, KFunction, KObject } from "../object/kobject.js";
+import { coldParentName } from "../object/names.js";
+import { isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
+
+export type { Refusal } from "./refusals.js";
+
+export interface FunctionChange {
+  /** Name in the patched object. */
+  readonly name: string;
+  /** Name in the original (running) object; differs when a clone's number moved. */
+  readonly origName?: string;
+  readonly section: string;
+  readonly reason: string;
+}
+
+export interface Selection {
+  readonly changed: FunctionChange[];
+  readonly new: FunctionChange[];
+  readonly removed: string[];
+  /** Functions whose code differs only in __LINE__ values. */
+  readonly lineOnly: string[];
+  readonly refused: Refusal[];
+  /** Patched-object functions the output carries (changed, new and their .cold parts). */
+  readonly carried: KFunction[];
+  /** Changed data objects that are fresh copies (once-flags, __func__ …), never refused. */
+  readonly freshDataChanged: string[];
+}
+
+export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer): Selection {
+  const changed = new Map<KFunction, FunctionChange>();
+  const added = new Map<KFunction, FunctionChange>();
+  const lineOnly: string[] = [];
+  const refused: Refusal[] = [];
+  const byName = new Map(p.functions.map((f) => [f.name, f] as const));
+
+  for (const f of p.functions) {
+    const oi = corr.p2o.get(f.sym.index);
+    const of = oi === undefined ? undefined : o.byIndex.get(oi);
+    if (!of || of.kind !== "function") {
+      added.set(f, { name: f.name, section: f.section.name, reason: "new function" });
+      continue;
+    }
+    const v = cmp.compareFunction(of, f);
+    if (v.same) {
+      if (v.lineOnly) lineOnly.push(f.name);
+      continue;
+    }
+    changed.set(f, { name: f.name, ...(of.name !== f.name ? { origName: of.name } : {}), section: f.section.name, reason: v.reason });
+  }
+
+  // A .cold part is the tail of its parent: a change in either carries both, and the parent
+  // is what gets reported and patched.
+  const carried = new Set<KFunction>([...changed.keys(), ...added.keys()]);
+  for (const f of [...carried]) {
+    const parentName = coldParentName(f.name);
+    const parent = parentName ? byName.get(parentName) : undefined;
+    if (parent && !carried.has(parent)) {
+      carried.add(parent);
+      if (!added.has(parent)) changed.set(parent, { name: parent.name, section: parent.section.name, reason: `its cold part ${f.name} changed` });
+    }
+  }
+  for (const f of p.functions) {
+    const parentName = coldParentName(f.name);
+    const parent = parentName ? byName.get(parentName) : undefined;
+    if (parent && carried.has(parent)) carried.add(f);
+  }
+  const reported = (m: Map<KFunction, FunctionChange>) => [...m].filter(([f]) => !coldParentName(f.name)).map(([, c]) => c);
+
+  for (const f of carried) {
+    if (coldParentName(f.name)) continue;
+    const r = unpatchableFunction(p, f, p.arch, added.has(f));
+    if (r) refused.push(r);
+  }
+
+  const freshDataChanged: string[] = [];
+  for (const d of p.data) {
+    const oi = corr.p2o.get(d.sym.index);
+    const od = oi === undefined ? undefined : o.byIndex.get(oi);
+    if (!od || od.kind !== "data") continue;
+    const v = cmp.compareData(od, d);
+    if (v.same) continue;
+    if (d.freshCopy) { freshDataChanged.push(d.name); continue; }
+    refused.push(dataRefusal(od, d, v.reason));
+  }
+
+  for (const [name, sec] of o.exports) {
+    const now = p.exports.get(name);
+    if (now === undefined) refused.push({ symbol: name, reason: "exported symbol removed: modules linked against it would break", hint: "keep the export; make the old entry point call the new code" });
+    else if (now !== sec) refused.push({ symbol: name, reason: `export changed from ${sec} to ${now}`, hint: "keep the export as it is" });
+  }
+  for (const name of p.exports.keys()) {
+    if (!o.exports.has(name)) refused.push({ symbol: name, reason: "new exported symbol: a livepatch cannot add an export to the patched object", hint: "call the function from patched code without exporting it" });
+  }
+
+  const removed = o.functions.filter((f) => !corr.o2p.has(f.sym.index) && !coldParentName(f.name)).map((f) => f.name);
+  return {
+    changed: reported(changed), new: reported(added), removed, lineOnly, refused,
+    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged,
+  };
+}
+
+function dataRefusal(od: KData, d: KData, reason: string): Refusal {
+  if (od.sym.size !== d.sym.size) {
+    return { symbol: d.name, reason: `data object changed size (${reason}): a struct layout or array size changed, and the running kernel's instance cannot grow`,
+      hint: "keep the layout; attach new fields with a shadow variable (klp_shadow_alloc)" };
+  }
+  if (isInitOrExitSection(d.section.name)) {
+    return { symbol: d.name, reason: `changed __initdata (${reason}): it was used at boot and freed`, hint: "leave __init data alone" };
+  }
+  return { symbol: d.name, reason: `changed initialiser of existing data (${reason}): the running kernel keeps the old value`,
+    hint: "set the new value from a klp post-patch callback, or leave the data alone and change the code that uses it" };
+}
