@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { archFor, machineName, type Arch } from "./arch/index.js";
 import { ET_REL } from "./elf/constants.js";
 import { ElfFile } from "./elf/reader.js";
-import { badInput } from "./errors.js";
+import { badInput, KlpError } from "./errors.js";
 import { KObject } from "./object/kobject.js";
 
 export function readFileOrFail(path: string): Buffer {
@@ -12,6 +12,7 @@ export function readFileOrFail(path: string): Buffer {
     if (st.isDirectory()) throw badInput(path, "is a directory, not an object file");
     return fs.readFileSync(path);
   } catch (e) {
+    if (e instanceof KlpError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw badInput(path, "no such file");
     if (code === "EACCES") throw badInput(path, "permission denied");

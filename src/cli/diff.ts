@@ -1,19 +1,29 @@
 // `klp diff ORIG.o PATCHED.o [-o OUT.o] [--json]`
-import type { Command } from "commander";
 import { runDiff } from "../diff.js";
 import { diffJson, diffText } from "../report/diff-report.js";
+import { parseCommand } from "./args.js";
 
-export function registerDiff(program: Command, setExit: (code: number) => void) {
-  program
-    .command("diff")
-    .description("compare two builds of one kernel object and extract what a livepatch must carry")
-    .argument("<orig>", "original object (the running kernel's build)")
-    .argument("<patched>", "patched object")
-    .option("-o, --output <file>", "write the livepatch object here")
-    .option("--json", "print the result as JSON")
-    .action((orig: string, patched: string, opts: { output?: string; json?: boolean }) => {
-      const r = runDiff(orig, patched, opts.output ? { output: opts.output } : {});
-      process.stdout.write((opts.json ? JSON.stringify(diffJson(r), null, 2) : diffText(r)) + "\n");
-      setExit(r.exitCode);
-    });
+export const diffHelp = `usage: klp diff <orig.o> <patched.o> [-o OUT.o] [--json]
+
+Compare two builds of one kernel object (built with -ffunction-sections -fdata-sections)
+and extract what a livepatch must carry.
+
+  -o, --output FILE  write the livepatch object (only when there is something to patch)
+      --json         print the result as JSON
+exit: 0 something to patch, 3 no functional change, 1 refused as unsafe, 2 bad input`;
+
+export function diffCommand(argv: string[]): number {
+  const { values, positionals } = parseCommand("diff", argv, {
+    output: { type: "string", short: "o" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, ["orig.o", "patched.o"]);
+  if (values["help"]) {
+    process.stdout.write(diffHelp + "\n");
+    return 0;
+  }
+  const output = values["output"] as string | undefined;
+  const r = runDiff(positionals[0]!, positionals[1]!, output ? { output } : {});
+  process.stdout.write((values["json"] ? JSON.stringify(diffJson(r), null, 2) : diffText(r)) + "\n");
+  return r.exitCode;
 }

@@ -1,28 +1,36 @@
 #!/usr/bin/env node
-// The `klp` command: parses arguments, runs one command, maps errors to exit codes.
-import { Command, CommanderError } from "commander";
-import { ExitCode, KlpError } from "../errors.js";
-import { registerDiff } from "./diff.js";
+// The `klp` command: picks the subcommand, runs it, maps errors to exit codes.
+import { badInput, KlpError } from "../errors.js";
+import { diffCommand, diffHelp } from "./diff.js";
 
-let exitCode = 0;
-const program = new Command("klp")
-  .description("klpkit: kernel livepatches from source patches")
-  .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-registerDiff(program, (c) => { exitCode = c; });
+const COMMANDS: Record<string, { run: (argv: string[]) => number; help: string }> = {
+  diff: { run: diffCommand, help: diffHelp },
+};
+
+const usage = `usage: klp <command> [options]
+
+commands:
+  diff    compare two builds of a kernel object; extract what a livepatch must carry`;
+
+function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") {
+    process.stdout.write(usage + "\n");
+    return 0;
+  }
+  const command = cmd === undefined ? undefined : COMMANDS[cmd];
+  if (!command) throw badInput(undefined, cmd === undefined ? "no command given (see klp --help)" : `unknown command '${cmd}' (see klp --help)`);
+  return command.run(rest);
+}
 
 try {
-  program.parse(process.argv);
+  process.exitCode = main(process.argv.slice(2));
 } catch (e) {
   if (e instanceof KlpError) {
     process.stderr.write(`klp: ${e.message}\n`);
-    exitCode = e.code;
-  } else if (e instanceof CommanderError) {
-    // --help and --version are not errors; usage mistakes are bad input.
-    exitCode = e.exitCode === 0 ? 0 : ExitCode.badInput;
+    process.exitCode = e.code;
   } else {
     process.stderr.write(`klp: internal error: ${e instanceof Error ? e.message : String(e)} (please report this with the input files)\n`);
-    exitCode = 70;
+    process.exitCode = 70;
   }
 }
-process.exitCode = exitCode;

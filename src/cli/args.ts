@@ -1,0 +1,23 @@
+// Argument parsing with Node's own util.parseArgs: no start-up cost, which matters because
+// `klp diff` runs once per object pair (thousands of processes in a build).
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { badInput } from "../errors.js";
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parseCommand(command: string, argv: string[], options: NonNullable<ParseArgsConfig["options"]>, positionals: string[]): Parsed {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as Parsed;
+  } catch (e) {
+    const why = (e as Error).message.split(/\.|\n/)[0];
+    throw badInput(undefined, `${command}: ${why} (see klp ${command} --help)`);
+  }
+  if (parsed.positionals.length !== positionals.length && !parsed.values["help"]) {
+    throw badInput(undefined, `${command}: expected ${positionals.length} argument(s) (${positionals.join(", ")}), got ${parsed.positionals.length} (see klp ${command} --help)`);
+  }
+  return parsed;
+}
