@@ -13,21 +13,27 @@ export type Verdict =
 const SAME: Verdict = { same: true, lineOnly: false };
 const hex = (n: number) => `0x${n.toString(16)}`;
 
-/** Offset of the first differing byte outside relocation fields and ignored ranges, or -1. */
+/**
+ * Offset of the first differing byte outside relocation fields and ignored ranges, or -1.
+ * `masks` must be sorted by offset (relocations are).
+ */
 function firstDifference(a: Buffer, b: Buffer, masks: readonly (readonly [number, number])[]): number {
   const n = Math.min(a.length, b.length);
+  if (!masks.length) return a.equals(b) ? -1 : a.length === b.length ? firstByte(a, b, 0, n) : n;
   let at = 0;
-  const sorted = [...masks].sort((x, y) => x[0] - y[0]);
-  for (const [start, len] of [...sorted, [n, 0] as const]) {
+  for (const [start, len] of [...masks, [n, 0] as const]) {
     if (start > at) {
       const end = Math.min(start, n);
-      if (!a.subarray(at, end).equals(b.subarray(at, end))) {
-        for (let i = at; i < end; i++) if (a[i] !== b[i]) return i;
-      }
+      if (!a.subarray(at, end).equals(b.subarray(at, end))) return firstByte(a, b, at, end);
     }
     at = Math.max(at, start + len);
   }
   return a.length === b.length ? -1 : n;
+}
+
+function firstByte(a: Buffer, b: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (a[i] !== b[i]) return i;
+  return to;
 }
 
 export class Comparer {
@@ -86,7 +92,7 @@ export class Comparer {
         { ...a, section: x.section }, dx.relocs.filter((r) => r.offset !== owner),
         { ...b, section: y.section }, dy.relocs.filter((r) => r.offset !== owner), `${x.table.name} entry at +${hex(x.at)}`);
       if (why) return why;
-      const masks = [...this.relocMasks(dx.relocs), ...(x.table.ignore ?? [])];
+      const masks = [...this.relocMasks(dx.relocs), ...(x.table.ignore ?? [])].sort((m, n) => m[0] - n[0]);
       if (firstDifference(dx.bytes, dy.bytes, masks) >= 0) return `${x.table.name} entry at +${hex(x.at)} differs (e.g. WARN flags)`;
     }
     return undefined;

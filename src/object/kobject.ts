@@ -197,7 +197,8 @@ export class KObject {
         out.set(owner.sym.index, list);
       }
     }
-    for (const list of out.values()) list.sort((a, b) => a.table.name.localeCompare(b.table.name) || a.at - b.at);
+    const rank = (t: SpecialTable) => SPECIAL_TABLES_6_1_X86.indexOf(t);
+    for (const list of out.values()) list.sort((a, b) => rank(a.table) - rank(b.table) || a.at - b.at);
     return out;
   }
 
