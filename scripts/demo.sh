@@ -11,7 +11,7 @@ out=out/demo
 mkdir -p "$out"
 bash scripts/build-pair.sh examples/cmdline.patch "$out/pair" fs/proc/cmdline.o
 set +e
-node dist/src/cli/main.js diff "$out/pair/orig/fs/proc/cmdline.o" "$out/pair/patched/fs/proc/cmdline.o" -o "$out/cmdline-livepatch.o"
+node dist/klp.cjs diff "$out/pair/orig/fs/proc/cmdline.o" "$out/pair/patched/fs/proc/cmdline.o" -o "$out/cmdline-livepatch.o"
 rc=$?
 set -e
 if [ "$rc" != 0 ]; then echo "demo: klp diff exited $rc" >&2; exit 1; fi

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-export const klpBin = path.join(repoRoot, "dist/src/cli/main.js");
+export const klpBin = path.join(repoRoot, "dist/klp.cjs");
 
 export interface KlpRun {
   status: number | null;
