@@ -11,7 +11,7 @@ await build({
   target: "node20",
   external: ["iced-x86"],
   outfile: "dist/klp.cjs",
-  banner: { js: "#!/usr/bin/env node\nconst __klpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "const __klpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { "import.meta.url": "__klpImportMetaUrl" },
   logLevel: "warning",
 });
