@@ -27,7 +27,7 @@ export const littleEndian: ByteOrder = {
   i64: (b, o) => b.readUInt32LE(o) + b.readInt32LE(o + 4) * TWO32,
   w16: (b, o, v) => { b.writeUInt16LE(v, o); },
   w32: (b, o, v) => { b.writeUInt32LE(v >>> 0, o); },
-  w64: (b, o, v) => { b.writeBigInt64LE(BigInt(v), o); },
+  w64: (b, o, v) => { b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(Math.trunc(v))), o); },
 };
 
 export const bigEndian: ByteOrder = {
@@ -40,5 +40,5 @@ export const bigEndian: ByteOrder = {
   i64: (b, o) => b.readUInt32BE(o + 4) + b.readInt32BE(o) * TWO32,
   w16: (b, o, v) => { b.writeUInt16BE(v, o); },
   w32: (b, o, v) => { b.writeUInt32BE(v >>> 0, o); },
-  w64: (b, o, v) => { b.writeBigInt64BE(BigInt(v), o); },
+  w64: (b, o, v) => { b.writeBigUInt64BE(BigInt.asUintN(64, BigInt(Math.trunc(v))), o); },
 };
