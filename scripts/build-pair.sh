@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Builds kernel objects of the cached tree (scripts/kernel-tree.sh) before and after a patch.
+#
+#   build-pair.sh PATCH OUTDIR OBJ...
+#
+#   PATCH   a -p1 patch against the kernel source, or `-` for none (a second, identical build)
+#   OUTDIR  receives OUTDIR/orig/OBJ and OUTDIR/patched/OBJ
+#   OBJ     object paths relative to the tree, e.g. fs/proc/cmdline.o or fs/nfs/inode.o
+#
+# Each state is built with one `make -j2 KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
+# (kbuild compiles objects of modules with -DMODULE by itself). The objects are deleted before
+# each make, so both builds really compile. The patch is always reverted (trap), even on
+# failure; a run killed outright leaves it recorded in the tree, and the next run reverts it.
+# Runs are serialised with flock on the tree. If OUTDIR already holds both builds of every OBJ
+# and a stamp naming the same patch (sha256), OBJ list, flags and tree, nothing is done.
+set -euo pipefail
+
+log() { printf 'build-pair: %s\n' "$*" >&2; }
+die() { printf 'build-pair: error: %s\n' "$1" >&2; exit "${2:-1}"; }
+
+(($# >= 3)) || die "usage: build-pair.sh PATCH|- OUTDIR OBJ..." 2
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+patch_arg="$1"; outdir_arg="$2"; shift 2
+objs=("$@")
+
+KCFLAGS_PAIR="-ffunction-sections -fdata-sections"
+
+for o in "${objs[@]}"; do
+  case "$o" in
+    /*|*..*|"") die "object path must be relative to the kernel tree without '..': '$o'" 2 ;;
+    *.o) ;;
+    *) die "not an object path (must end in .o): '$o'" 2 ;;
+  esac
+done
+
+if [ "$patch_arg" = "-" ]; then
+  patch_file=""
+  patch_sum="none"
+else
+  [ -f "$patch_arg" ] && [ -r "$patch_arg" ] || die "patch file not found: $patch_arg" 2
+  patch_file="$(cd "$(dirname "$patch_arg")" && pwd)/$(basename "$patch_arg")"
+  patch_sum="$(sha256sum < "$patch_file" | cut -d' ' -f1)"
+fi
+mkdir -p "$outdir_arg"
+outdir="$(cd "$outdir_arg" && pwd)"
+pair_stamp="$outdir/.klpkit-pair"
+
+tree="$(bash "$here/kernel-tree.sh" | tail -n 1)"
+[ -d "$tree" ] && [ -f "$tree/.klpkit-ready" ] || die "kernel tree not ready: '$tree'"
+lock="$(dirname "$tree")/$(basename "$tree").lock"
+
+want_stamp() {
+  printf 'patch=%s\nkcflags=%s\ntree=%s %s\nobjs=%s\n' "$patch_sum" "$KCFLAGS_PAIR" \
+    "$tree" "$(sha256sum < "$tree/.klpkit-ready" | cut -d' ' -f1)" "${objs[*]}"
+}
+
+pair_complete() {
+  [ -f "$pair_stamp" ] && [ "$(cat "$pair_stamp")" = "$(want_stamp)" ] || return 1
+  local o
+  for o in "${objs[@]}"; do
+    [ -s "$outdir/orig/$o" ] && [ -s "$outdir/patched/$o" ] || return 1
+  done
+}
+
+if pair_complete; then
+  log "cached: $outdir"
+  exit 0
+fi
+
+exec 9>"$lock"
+if ! flock -n 9; then
+  log "waiting for the kernel tree lock ($lock)"
+  flock 9
+fi
+[ -f "$tree/.klpkit-ready" ] || die "kernel tree $tree was being re-prepared; run again"
+if pair_complete; then
+  log "cached: $outdir"
+  exit 0
+fi
+
+cd "$tree"
+applied_copy="$tree/.klpkit-applied.patch"
+patched_files=()
+
+# Reverse a patch and make sure every file it touched looks newer than any object built from it.
+revert() {
+  local rc=0
+  if [ -f "$applied_copy" ]; then
+    log "reverting the patch"
+    patch -p1 -R -f -s --no-backup-if-mismatch -r - < "$applied_copy" >&2 || rc=$?
+    if ((rc != 0)); then
+      log "could not revert $applied_copy cleanly (exit $rc); the tree may be dirty: remove $tree to start again"
+      return "$rc"
+    fi
+    rm -f "$applied_copy"
+    local f
+    for f in "${patched_files[@]}"; do
+      [ -e "$f" ] && touch "$f"
+    done
+  fi
+  return 0
+}
+
+# A run killed before its trap could run left its patch applied: undo it first.
+if [ -f "$applied_copy" ]; then
+  log "a previous run left a patch applied"
+  mapfile -t patched_files < <(sed -n 's/^+++ [^/]*\/\([^[:space:]]*\).*/\1/p' "$applied_copy")
+  revert || die "cannot restore the tree"
+  patched_files=()
+fi
+
+build() { # state
+  local state="$1" o
+  for o in "${objs[@]}"; do rm -f "$o"; done
+  log "make ${objs[*]} ($state)"
+  local t0=$SECONDS
+  make -j2 KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >&2 || die "make failed for the $state build"
+  for o in "${objs[@]}"; do
+    [ -f "$o" ] || die "make did not produce $o ($state)"
+    mkdir -p "$outdir/$state/$(dirname "$o")"
+    cp "$o" "$outdir/$state/$o"
+  done
+  log "$state built in $((SECONDS - t0)) s"
+}
+
+rm -f "$pair_stamp"
+if [ -n "$patch_file" ]; then
+  patch -p1 --dry-run -f -s -r - < "$patch_file" >&2 ||
+    die "$patch_arg does not apply to $tree (patch -p1 --dry-run failed)"
+fi
+
+build orig
+
+if [ -n "$patch_file" ]; then
+  trap 'revert || true' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  cp "$patch_file" "$applied_copy"
+  out="$(patch -p1 -f --no-backup-if-mismatch -r - < "$applied_copy")" || {
+    printf '%s\n' "$out" >&2
+    die "applying $patch_arg failed"
+  }
+  mapfile -t patched_files < <(printf '%s\n' "$out" | sed -n 's/^patching file //p' | sed "s/^'\(.*\)'\$/\1/")
+  log "applied $patch_arg (${patched_files[*]})"
+fi
+
+build patched
+
+if [ -n "$patch_file" ]; then
+  revert || die "cannot restore the tree"
+  trap - EXIT INT TERM
+fi
+
+want_stamp > "$pair_stamp.tmp"
+mv "$pair_stamp.tmp" "$pair_stamp"
+log "pair ready: $outdir"
