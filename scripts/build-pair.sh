@@ -45,13 +45,23 @@ mkdir -p "$outdir_arg"
 outdir="$(cd "$outdir_arg" && pwd)"
 pair_stamp="$outdir/.klpkit-pair"
 
-tree="$(bash "$here/kernel-tree.sh" | tail -n 1)"
-[ -d "$tree" ] && [ -f "$tree/.klpkit-ready" ] || die "kernel tree not ready: '$tree'"
+# KLP_TREE names a tree of the user's (klp build --source); it must be configured and prepared.
+if [ -n "${KLP_TREE:-}" ]; then
+  [ -d "$KLP_TREE" ] || die "kernel tree not found: $KLP_TREE" 2
+  tree="$(cd "$KLP_TREE" && pwd)"
+  [ -f "$tree/.config" ] && [ -f "$tree/include/generated/autoconf.h" ] \
+    || die "kernel tree $tree is not prepared (.config and 'make modules_prepare' needed)" 2
+  ready="$tree/.config"
+else
+  tree="$(bash "$here/kernel-tree.sh" | tail -n 1)"
+  [ -d "$tree" ] && [ -f "$tree/.klpkit-ready" ] || die "kernel tree not ready: '$tree'"
+  ready="$tree/.klpkit-ready"
+fi
 lock="$(dirname "$tree")/$(basename "$tree").lock"
 
 want_stamp() {
   printf 'patch=%s\nkcflags=%s\ntree=%s %s\nobjs=%s\n' "$patch_sum" "$KCFLAGS_PAIR" \
-    "$tree" "$(sha256sum < "$tree/.klpkit-ready" | cut -d' ' -f1)" "${objs[*]}"
+    "$tree" "$(sha256sum < "$ready" | cut -d' ' -f1)" "${objs[*]}"
 }
 
 pair_complete() {
@@ -72,7 +82,7 @@ if ! flock -n 9; then
   log "waiting for the kernel tree lock ($lock)"
   flock 9
 fi
-[ -f "$tree/.klpkit-ready" ] || die "kernel tree $tree was being re-prepared; run again"
+[ -f "$ready" ] || die "kernel tree $tree was being re-prepared; run again"
 if pair_complete; then
   log "cached: $outdir"
   exit 0

@@ -7,7 +7,9 @@ import { writeElf } from "./elf/writer.js";
 import { badInput, ExitCode, KlpError } from "./errors.js";
 import { emitObject } from "./klp/emit.js";
 import { readKernelObject } from "./read.js";
-import { select, type FunctionChange, type Refusal } from "./select/select.js";
+import { select, type FunctionChange, type Refusal, type Selection } from "./select/select.js";
+import type { Correlation } from "./correlate/correlate.js";
+import type { KObject } from "./object/kobject.js";
 
 export interface DiffOptions {
   /** Write the livepatch object here when there is something to patch. */
@@ -31,7 +33,16 @@ export interface DiffResult {
   readonly exitCode: number;
 }
 
-export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions = {}): DiffResult {
+/** Everything the diff learned about one object pair, for callers that emit more than a file. */
+export interface DiffAnalysis {
+  readonly o: KObject;
+  readonly p: KObject;
+  readonly corr: Correlation;
+  readonly sel: Selection;
+  readonly exitCode: number;
+}
+
+export function analyzeDiff(origPath: string, patchedPath: string): DiffAnalysis {
   const o = readKernelObject(origPath);
   const p = readKernelObject(patchedPath);
   if (o.elf.machine !== p.elf.machine) throw badInput(undefined, `${origPath} and ${patchedPath} are for different machines`);
@@ -41,9 +52,15 @@ export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions
   const corr = correlate(o, p);
   const sel = select(o, p, corr, new Comparer(o, p, corr));
   const exitCode = sel.refused.length ? ExitCode.refused : sel.changed.length || sel.new.length ? ExitCode.patch : ExitCode.noChange;
+  return { o, p, corr, sel, exitCode };
+}
+
+export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions = {}): DiffResult {
+  const a = analyzeDiff(origPath, patchedPath);
+  const { o, p, corr, sel, exitCode } = a;
   let output: string | null = null;
   if (opts.output && exitCode === ExitCode.patch) {
-    writeAtomically(opts.output, writeElf(emitObject(o, p, corr, sel)));
+    writeAtomically(opts.output, writeElf(emitObject(o, p, corr, sel).object));
     output = opts.output;
   }
   return {
@@ -54,7 +71,7 @@ export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions
 }
 
 /** Writes through a temporary file and a rename, so a failure never leaves half an object. */
-function writeAtomically(file: string, data: Buffer) {
+export function writeAtomically(file: string, data: Buffer) {
   const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(tmp, data);

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // The `klp` command: picks the subcommand, runs it, maps errors to exit codes.
 import { badInput, KlpError } from "../errors.js";
+import { buildCommand, buildHelp } from "./build.js";
 import { diffCommand, diffHelp } from "./diff.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => number; help: string }> = {
   diff: { run: diffCommand, help: diffHelp },
+  build: { run: buildCommand, help: buildHelp },
 };
 
 const usage = `usage: klp <command> [options]
 
 commands:
-  diff    compare two builds of a kernel object; extract what a livepatch must carry`;
+  diff    compare two builds of a kernel object; extract what a livepatch must carry
+  build   build a livepatch module from a source patch`;
 
 function main(argv: string[]): number {
   const [cmd, ...rest] = argv;

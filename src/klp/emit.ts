@@ -8,6 +8,15 @@ import type { ElfRela, ElfSection } from "../elf/types.js";
 import type { Entity, KData, KFunction, KObject } from "../object/kobject.js";
 import { SPECIAL_TABLES_6_1_X86 } from "../object/special.js";
 import type { Selection } from "../select/select.js";
+import type { ExternRef } from "./resolve.js";
+
+/** The output object, what each of its undefined symbols stands for, and its carried functions. */
+export interface Emission {
+  readonly object: OutObject;
+  readonly externs: ReadonlyMap<string, ExternRef>;
+  /** Output symbol of each carried function, by its name in the patched object. */
+  readonly functions: ReadonlyMap<string, OutSymbol>;
+}
 
 const KEEP_FLAGS = ~C.SHF_GROUP;
 
@@ -17,6 +26,7 @@ class Emitter {
   private readonly entityOut = new Map<number, OutSymbol>();
   private readonly sectionOut = new Map<number, { section: OutSection; symbol: OutSymbol }>();
   private readonly undef = new Map<string, OutSymbol>();
+  readonly externs = new Map<string, ExternRef>();
   private readonly carried: Set<number>;
 
   constructor(readonly o: KObject, readonly p: KObject, readonly corr: Correlation, sel: Selection) {
@@ -71,9 +81,18 @@ class Emitter {
     return symbol;
   }
 
-  private undefinedSymbol(name: string): OutSymbol {
+  /** An undefined symbol for something outside the output: `e` when it is an entity of the object. */
+  private undefinedSymbol(name: string, e?: KFunction | KData): OutSymbol {
     let s = this.undef.get(name);
     if (!s) {
+      const oi = e ? this.corr.p2o.get(e.sym.index) : undefined;
+      const twin = oi === undefined ? undefined : this.o.byIndex.get(oi);
+      this.externs.set(name, {
+        name,
+        definedInObject: twin !== undefined,
+        local: (twin ?? e)?.sym.bind === C.STB_LOCAL,
+        isFunction: e?.kind === "function",
+      });
       s = { name, value: 0, size: 0, bind: C.STB_GLOBAL, type: C.STT_NOTYPE, other: 0, shndx: C.SHN_UNDEF };
       this.undef.set(name, s);
       this.symbols.push(s);
@@ -103,9 +122,9 @@ class Emitter {
           return at(this.carrySection(this.p.elf.sections[ref.sym.shndx]!), ref.sym.value + ref.offset);
         }
         if (e.kind === "function") {
-          return at(this.carried.has(e.sym.index) ? this.carryFunction(e) : this.undefinedSymbol(this.runningName(e)), ref.offset);
+          return at(this.carried.has(e.sym.index) ? this.carryFunction(e) : this.undefinedSymbol(this.runningName(e), e), ref.offset);
         }
-        return at(this.mustCopyData(e) ? this.carryEntity(e, e.section.name) : this.undefinedSymbol(this.runningName(e)), ref.offset);
+        return at(this.mustCopyData(e) ? this.carryEntity(e, e.section.name) : this.undefinedSymbol(this.runningName(e), e), ref.offset);
       }
     }
   }
@@ -138,9 +157,13 @@ class Emitter {
   }
 }
 
-export function emitObject(o: KObject, p: KObject, corr: Correlation, sel: Selection): OutObject {
+export function emitObject(o: KObject, p: KObject, corr: Correlation, sel: Selection): Emission {
   const e = new Emitter(o, p, corr, sel);
-  for (const f of sel.carried) e.carryFunction(f);
+  const functions = new Map(sel.carried.map((f) => [f.name, e.carryFunction(f)] as const));
   e.carrySpecialEntries(sel.carried);
-  return { machine: p.elf.machine, littleEndian: p.elf.order.little, eflags: p.elf.eflags, osabi: p.elf.osabi, sections: e.sections, symbols: e.symbols };
+  return {
+    object: { machine: p.elf.machine, littleEndian: p.elf.order.little, eflags: p.elf.eflags, osabi: p.elf.osabi, sections: e.sections, symbols: e.symbols },
+    externs: e.externs,
+    functions,
+  };
 }

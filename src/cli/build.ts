@@ -1,0 +1,57 @@
+// `klp build --patch FIX.patch [--kernel V] [--source DIR] [-o DIR] [--name N] [--replace] [--json]`
+import { runBuild } from "../build.js";
+import { badInput } from "../errors.js";
+import { parseCommand } from "./args.js";
+
+export const buildHelp = `usage: klp build --patch FIX.patch [--kernel 6.1.0-56-amd64] [--source DIR] [-o DIR] [--name N] [--replace] [--json]
+
+Build a livepatch module for the running Debian kernel from a source patch: compile the
+objects the patch touches before and after it, diff them, resolve symbols against the target
+kernel, and link DIR/<name>.ko with the kernel's kbuild.
+
+  --patch FILE    the fix, a -p1 unified diff against the kernel source
+  --kernel V      target kernel release (default: 6.1.0-56-amd64)
+  --source DIR    a prepared kernel tree to build in (default: klpkit's cached Debian tree)
+  -o, --output D  where to write <name>.ko (default: .)
+  --name N        livepatch module name (default: livepatch_<patch file name>)
+  --replace       cumulative patch: atomically replaces all earlier livepatches
+  --json          print the summary as JSON
+exit: 0 module written, 1 refused as unsafe or unresolvable, 2 bad input, 3 nothing to patch`;
+
+export function buildCommand(argv: string[]): number {
+  const { values } = parseCommand("build", argv, {
+    patch: { type: "string" },
+    kernel: { type: "string", default: "6.1.0-56-amd64" },
+    source: { type: "string" },
+    output: { type: "string", short: "o", default: "." },
+    name: { type: "string" },
+    replace: { type: "boolean" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, []);
+  if (values["help"]) {
+    process.stdout.write(buildHelp + "\n");
+    return 0;
+  }
+  const patch = values["patch"] as string | undefined;
+  if (!patch) throw badInput(undefined, "build: --patch FIX.patch is required (see klp build --help)");
+  const json = values["json"] === true;
+  const log = (s: string) => { process.stderr.write(`klp build: ${s}\n`); };
+  const r = runBuild({
+    patch, kernel: values["kernel"] as string, outDir: values["output"] as string, replace: values["replace"] === true,
+    ...(values["source"] ? { source: values["source"] as string } : {}),
+    ...(values["name"] ? { name: values["name"] as string } : {}),
+  }, log);
+  if (json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    return 0;
+  }
+  const lines = [`wrote ${r.module}`];
+  for (const o of r.objects) {
+    lines.push(`  ${o.target === "vmlinux" ? "vmlinux" : `module ${o.target}`} (${o.object}): patched ${o.changed.join(", ") || "-"}${o.new.length ? `; new ${o.new.join(", ")}` : ""}${o.klpRelocations.length ? `; klp symbols ${o.klpRelocations.join(" ")}` : ""}`);
+  }
+  if (r.unchangedObjects.length) lines.push(`  unchanged: ${r.unchangedObjects.join(", ")}`);
+  lines.push(`  total ${r.steps.reduce((s, x) => s + x.seconds, 0).toFixed(1)} s: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)} s`).join(", ")}`);
+  process.stdout.write(lines.join("\n") + "\n");
+  return 0;
+}

@@ -1,0 +1,47 @@
+// Builds the livepatch module with the kernel's own kbuild against the headers package, so
+// vermagic, modversions CRCs and the module layout are the target kernel's.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { ExitCode, KlpError } from "../errors.js";
+
+export interface ModuleBuild {
+  /** Kernel build directory (/lib/modules/<version>/build). */
+  readonly kbuildDir: string;
+  readonly workDir: string;
+  readonly name: string;
+  readonly source: string;
+  /** Prebuilt objects (the diff output), linked in as they are. */
+  readonly objects: readonly { name: string; data: Buffer }[];
+  /** Undefined symbols modpost may warn about: they become klp relocations after the link. */
+  readonly klpNames: ReadonlySet<string>;
+}
+
+export function buildModule(b: ModuleBuild): string {
+  fs.rmSync(b.workDir, { recursive: true, force: true });
+  fs.mkdirSync(b.workDir, { recursive: true });
+  fs.writeFileSync(path.join(b.workDir, "livepatch.c"), b.source);
+  for (const o of b.objects) {
+    fs.writeFileSync(path.join(b.workDir, `${o.name}_shipped`), o.data);
+    // modpost reads every member's kbuild command record (for the module's srcversion).
+    fs.writeFileSync(path.join(b.workDir, `.${o.name}.cmd`), `cmd_${o.name} := klp diff (object made by klpkit)\n`);
+  }
+  fs.writeFileSync(path.join(b.workDir, "Kbuild"), [
+    `obj-m := ${b.name}.o`,
+    `${b.name}-y := livepatch.o ${b.objects.map((o) => o.name).join(" ")}`,
+    "",
+  ].join("\n"));
+  // modpost stops on undefined symbols that no export provides; those that are ours become
+  // klp relocations after the link, so let it warn and check the warnings ourselves.
+  const r = spawnSync("make", ["-C", b.kbuildDir, `M=${b.workDir}`, "KBUILD_MODPOST_WARN=1", "modules"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+  const ko = path.join(b.workDir, `${b.name}.ko`);
+  if (r.status !== 0 || !fs.existsSync(ko)) {
+    throw new KlpError(ExitCode.badInput, `kbuild failed to build the livepatch module:\n${out.split("\n").slice(-25).join("\n")}`, b.workDir);
+  }
+  const unexpected = [...out.matchAll(/"([^"]+)" \[[^\]]+\] undefined!/g)].map((m) => m[1]!).filter((n) => !b.klpNames.has(n));
+  if (unexpected.length) {
+    throw new KlpError(ExitCode.badInput, `the livepatch module refers to symbols nothing provides: ${unexpected.join(", ")}`, ko);
+  }
+  return ko;
+}

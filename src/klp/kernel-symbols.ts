@@ -1,0 +1,83 @@
+// The target kernel's symbols: kallsyms order for vmlinux (a real System.map, or a
+// /proc/kallsyms dump from booting the kernel), exports from Module.symvers, and module
+// symbol tables from the .ko files. Livepatch `sympos` counts same-named symbols in exactly
+// this order (kernel/livepatch/core.c: klp_find_object_symbol → kallsyms_on_each_symbol).
+import fs from "node:fs";
+import { STT_FILE, SHN_UNDEF } from "../elf/constants.js";
+import { ElfFile } from "../elf/reader.js";
+import { badInput } from "../errors.js";
+
+export interface KernelSymbol {
+  readonly name: string;
+  readonly address: number;
+  /** nm-style type letter: t/T text, d/D data, b/B bss, r/R rodata. */
+  readonly type: string;
+  /** For module symbol tables: the STT_FILE the symbol follows. */
+  readonly file?: string;
+}
+
+export interface SymbolTable {
+  /** All symbols in kallsyms order. */
+  readonly symbols: readonly KernelSymbol[];
+  /** Same-named symbols, in kallsyms order. */
+  readonly byName: ReadonlyMap<string, readonly KernelSymbol[]>;
+}
+
+function indexByName(symbols: KernelSymbol[]): SymbolTable {
+  const byName = new Map<string, KernelSymbol[]>();
+  for (const s of symbols) {
+    const list = byName.get(s.name);
+    if (list) list.push(s); else byName.set(s.name, [s]);
+  }
+  return { symbols, byName };
+}
+
+/** True for Debian's placeholder System.map ("The real System.map is in the …-dbg package"). */
+export function isPlaceholderSystemMap(text: string): boolean {
+  return text.length < 4096 && /real System\.map is in/.test(text);
+}
+
+/** Parses System.map or /proc/kallsyms text (`address type name [module]`); vmlinux lines only. */
+export function parseKallsyms(file: string, text: string): SymbolTable {
+  const symbols: KernelSymbol[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const m = /^([0-9a-fA-F]+) (\S) (\S+)(\s+\[(\S+)\])?/.exec(line);
+    if (!m) throw badInput(file, `not a System.map/kallsyms line: ${line.slice(0, 60)}`);
+    if (m[5]) continue; // a module's symbol
+    symbols.push({ address: parseInt(m[1]!.slice(-12), 16), type: m[2]!, name: m[3]! });
+  }
+  if (symbols.length < 1000) throw badInput(file, `only ${symbols.length} symbols: not a kernel symbol map`);
+  return indexByName(symbols);
+}
+
+export interface Export {
+  readonly name: string;
+  readonly module: string;
+  readonly kind: string;
+}
+
+/** Module.symvers: `crc\tname\tmodule\tEXPORT_SYMBOL[_GPL]\tnamespace`. */
+export function parseModuleSymvers(file: string, text: string): ReadonlyMap<string, Export> {
+  const out = new Map<string, Export>();
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const [, name, module, kind] = line.split("\t");
+    if (!name || !module || !kind) throw badInput(file, `not a Module.symvers line: ${line.slice(0, 60)}`);
+    out.set(name, { name, module: module.replace(/^.*\//, "").replace(/-/g, "_"), kind });
+  }
+  return out;
+}
+
+/** A module's symbol table in file order (kallsyms order for a module), with each symbol's source file. */
+export function moduleSymbols(koPath: string): SymbolTable {
+  const elf = ElfFile.parse(koPath, fs.readFileSync(koPath));
+  const symbols: KernelSymbol[] = [];
+  let file: string | undefined;
+  for (const s of elf.symbols) {
+    if (s.type === STT_FILE) { file = s.name; continue; }
+    if (!s.name || s.shndx === SHN_UNDEF) continue;
+    symbols.push({ name: s.name, address: s.value, type: s.type === 2 ? "t" : "d", ...(file ? { file } : {}) });
+  }
+  return indexByName(symbols);
+}

@@ -1,0 +1,96 @@
+// Decides, for each symbol the carried code refers to, how the livepatch module reaches it:
+// an ordinary relocation (exported, so the module loader resolves it and modversions checks
+// it) or a klp relocation against `.klp.sym.<object>.<name>,<sympos>`.
+import { KlpError, ExitCode } from "../errors.js";
+import type { Export, KernelSymbol, SymbolTable } from "./kernel-symbols.js";
+
+export interface ExternRef {
+  readonly name: string;
+  /** The original object defines it (so it lives in the patched object itself). */
+  readonly definedInObject: boolean;
+  /** It is a local (static) symbol there: never resolved through an export of the same name. */
+  readonly local: boolean;
+  /** Function or data, for picking among same-named symbols. */
+  readonly isFunction: boolean;
+}
+
+export type Resolution =
+  | { readonly kind: "export"; readonly module: string }
+  | { readonly kind: "klp"; readonly object: string; readonly name: string; readonly sympos: number };
+
+export interface TargetObject {
+  /** "vmlinux" or a module name (KBUILD_MODNAME). */
+  readonly name: string;
+  /** The source file of the patched object (STT_FILE), to pick among same-named locals. */
+  readonly sourceFile: string | undefined;
+  /** Names the original object defines, used as address anchors in vmlinux. */
+  readonly definedNames: readonly { name: string; isFunction: boolean }[];
+}
+
+export interface KernelView {
+  readonly vmlinux: SymbolTable;
+  readonly exports: ReadonlyMap<string, Export>;
+  moduleTable(name: string): SymbolTable;
+}
+
+const isText = (s: KernelSymbol) => s.type === "t" || s.type === "T" || s.type === "W";
+
+function ambiguous(name: string, object: string, n: number, why: string): KlpError {
+  return new KlpError(ExitCode.refused, `symbol ${name}: ${n} symbols of that name in ${object} and ${why}; cannot tell which one the patched code means`);
+}
+
+/** 0 when the name is unique in the object, else the 1-based position in kallsyms order. */
+function sympos(list: readonly KernelSymbol[], chosen: KernelSymbol): number {
+  return list.length === 1 ? 0 : list.indexOf(chosen) + 1;
+}
+
+/** Among same-named vmlinux symbols, the one nearest the patched object's other symbols. */
+function pickByAnchors(name: string, candidates: readonly KernelSymbol[], target: TargetObject, k: KernelView, isFunction: boolean): KernelSymbol {
+  const anchors: number[] = [];
+  for (const d of target.definedNames) {
+    const hits = k.vmlinux.byName.get(d.name);
+    if (hits?.length === 1 && isText(hits[0]!) === isFunction) anchors.push(hits[0]!.address);
+  }
+  if (!anchors.length) throw ambiguous(name, "vmlinux", candidates.length, `no other symbol of ${target.sourceFile ?? "the object"} locates it`);
+  // vmlinux is linked object by object: an object's functions (and its data) sit together.
+  const scored = candidates.map((c) => ({ c, d: Math.min(...anchors.map((a) => Math.abs(a - c.address))) })).sort((a, b) => a.d - b.d);
+  if (scored.length > 1 && scored[0]!.d === scored[1]!.d) throw ambiguous(name, "vmlinux", candidates.length, "two are equally close to the object's other symbols");
+  return scored[0]!.c;
+}
+
+function locate(ref: ExternRef, object: string, table: SymbolTable, target: TargetObject, k: KernelView): Resolution | undefined {
+  const list = table.byName.get(ref.name);
+  if (!list?.length) return undefined;
+  let chosen = list[0]!;
+  if (list.length > 1) {
+    if (object === "vmlinux") chosen = pickByAnchors(ref.name, list, target, k, ref.isFunction);
+    else {
+      const same = list.filter((s) => s.file === target.sourceFile);
+      if (same.length !== 1) throw ambiguous(ref.name, object, list.length, `${same.length} of them come from ${target.sourceFile ?? "an unknown file"}`);
+      chosen = same[0]!;
+    }
+  }
+  return { kind: "klp", object, name: ref.name, sympos: sympos(list, chosen) };
+}
+
+export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelView): Resolution {
+  const exp = k.exports.get(ref.name);
+  // An export of the patched module itself must not become a module dependency: the
+  // livepatch has to load before that module does (late module patching).
+  if (exp && !ref.local && (target.name === "vmlinux" || exp.module !== target.name)) return { kind: "export", module: exp.module };
+  const inModule = target.name !== "vmlinux" ? locate(ref, target.name, k.moduleTable(target.name), target, k) : undefined;
+  const found = inModule ?? locate(ref, "vmlinux", k.vmlinux, target, k);
+  if (found) return found;
+  if (exp) return { kind: "export", module: exp.module };
+  throw new KlpError(ExitCode.refused, `symbol ${ref.name} is not in the target kernel's ${target.name === "vmlinux" ? "vmlinux" : `${target.name} module or vmlinux`} (inlined or removed in that build?)`);
+}
+
+/** `old_sympos` of a patched function in its own object (error when the kernel lacks it). */
+export function functionSympos(name: string, target: TargetObject, k: KernelView): number {
+  const table = target.name === "vmlinux" ? k.vmlinux : k.moduleTable(target.name);
+  const found = locate({ name, definedInObject: true, local: true, isFunction: true }, target.name, table, target, k);
+  if (!found || found.kind !== "klp") {
+    throw new KlpError(ExitCode.refused, `function ${name} is not in the target kernel's ${target.name}: it cannot be patched there (inlined into its callers in that build?)`);
+  }
+  return found.sympos;
+}
