@@ -1,0 +1,255 @@
+// `klp diff` on small C fixtures, one per livepatch hazard (test/fixtures/CASE/{orig,patched}.c),
+// each compiled at test time with kernel-like flags by gcc-12 and by clang-14 (test/support/cc.ts).
+// test/fixtures/CASE/expect.json holds the expected exit code and function sets, established by
+// reading the compiled objects (`objdump -dr`, `readelf -sW`), not by running the tool; its "why"
+// says what differs. "gcc"/"clang" override fields where the compilers legitimately differ.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { COMPILERS, compileFixture, type Compiler } from "./support/cc.js";
+import { diffJson, repoRoot, runKlp, type KlpRun } from "./support/klp.js";
+
+interface Expectation {
+  exit: number;
+  changed: string[];
+  new: string[];
+  /** Symbols named by the refusals. */
+  refused: string[];
+  /** Checked only when given. */
+  removed?: string[];
+  /**
+   * Exit 0 only: the data OBJECTs OUT.o defines (new data and fresh copies of once-flags,
+   * `__func__` etc.); existing data must stay a reference to the running kernel's. Default [].
+   */
+  outputData?: string[];
+  /** Exit 0 only: names OUT.o must reference as undefined (the running kernel's names). */
+  outputRefs?: string[];
+}
+
+interface CaseSpec extends Expectation {
+  why: string;
+  gcc?: Partial<Expectation>;
+  clang?: Partial<Expectation>;
+}
+
+const fixturesDir = path.join(repoRoot, "test/fixtures");
+
+function loadCases(): { name: string; dir: string; spec: CaseSpec }[] {
+  return fs.readdirSync(fixturesDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && fs.existsSync(path.join(fixturesDir, d.name, "expect.json")))
+    .map((d) => d.name)
+    .sort()
+    .map((name) => {
+      const dir = path.join(fixturesDir, name);
+      const spec = JSON.parse(fs.readFileSync(path.join(dir, "expect.json"), "utf8")) as CaseSpec;
+      return { name, dir, spec };
+    });
+}
+
+function expectationFor(spec: CaseSpec, cc: Compiler): Expectation {
+  const { exit, changed, new: added, refused, removed, outputData, outputRefs } = { ...spec, ...(spec[cc] ?? {}) };
+  const want: Expectation = { exit, changed, new: added, refused };
+  if (removed !== undefined) want.removed = removed;
+  if (outputData !== undefined) want.outputData = outputData;
+  if (outputRefs !== undefined) want.outputRefs = outputRefs;
+  return want;
+}
+
+const sorted = (xs: readonly string[]) => [...xs].sort();
+
+function run(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+interface Sym { name: string; type: string; value: number; size: number; section: string }
+
+/** Symbols of an object from `readelf -sW`, with section names for st_shndx. */
+function symbols(file: string): Sym[] {
+  const names = new Map<string, string>();
+  for (const line of run("readelf", ["-SW", file]).stdout.split("\n")) {
+    const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
+    if (m) names.set(m[1]!, m[2]!);
+  }
+  const syms: Sym[] = [];
+  for (const line of run("readelf", ["-sW", file]).stdout.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || !/^\d+:$/.test(f[0]!)) continue;
+    syms.push({ name: f[7]!, type: f[3]!, value: parseInt(f[1]!, 16), size: Number(f[2]), section: names.get(f[6]!) ?? f[6]! });
+  }
+  return syms;
+}
+
+/** Contents of a section from `readelf -x`. */
+function sectionBytes(file: string, section: string): Buffer {
+  const hex: string[] = [];
+  for (const line of run("readelf", ["-x", section, file]).stdout.split("\n")) {
+    const m = /^\s+0x[0-9a-f]+ ((?:[0-9a-f]{2,8} ){1,4})/.exec(line);
+    if (m) hex.push(m[1]!.replace(/ /g, ""));
+  }
+  return Buffer.from(hex.join(""), "hex");
+}
+
+/** Relocations of `.rela<section>` from `readelf -rW`: offset, target symbol or section, addend. */
+function relocations(file: string, section: string): { offset: number; target: string; addend: number }[] {
+  const out: { offset: number; target: string; addend: number }[] = [];
+  let inside = false;
+  for (const line of run("readelf", ["-rW", file]).stdout.split("\n")) {
+    const head = /^Relocation section '([^']+)'/.exec(line);
+    if (head) { inside = head[1] === `.rela${section}`; continue; }
+    const m = /^([0-9a-f]{16})\s+\S+\s+\S+\s+[0-9a-f]+\s+(\S+)\s*([+-])\s*([0-9a-f]+)/.exec(line);
+    if (inside && m) out.push({ offset: parseInt(m[1]!, 16), target: m[2]!, addend: (m[3] === "-" ? -1 : 1) * parseInt(m[4]!, 16) });
+  }
+  return out;
+}
+
+/** The function containing target+addend: a FUNC symbol itself, or the FUNC covering it in a section. */
+function owner(syms: Sym[], target: string, addend: number): string {
+  const funcs = syms.filter((s) => s.type === "FUNC" && s.section !== "UND");
+  if (funcs.some((s) => s.name === target)) return target;
+  const f = funcs.find((s) => s.section === target && s.value <= addend && addend < s.value + s.size);
+  return f ? f.name : `${target}+0x${addend.toString(16)}`;
+}
+
+/** A data reference as "object+offset", resolving section-relative references to the OBJECT there. */
+function dataRef(syms: Sym[], target: string, addend: number): string {
+  if (syms.some((s) => s.name === target && s.type !== "SECTION")) return `${target}+${addend}`;
+  const o = syms.find((s) => s.type === "OBJECT" && s.section === target && s.value <= addend && addend < s.value + Math.max(s.size, 1));
+  return o ? `${o.name}+${addend - o.value}` : `${target}+${addend}`;
+}
+
+/**
+ * Entries of the special sections whose entries belong to the function their first field points
+ * into, described independently of layout, sorted: `__bug_table` (struct bug_entry, 12 bytes:
+ * function, line, flags) and `__jump_table` (struct jump_entry, 16 bytes: function, jump target's
+ * function, key).
+ */
+function specialEntries(file: string, section: "__bug_table" | "__jump_table"): string[] {
+  if (!new RegExp(`\\]\\s+${section}\\s`).test(run("readelf", ["-SW", file]).stdout)) return [];
+  const syms = symbols(file);
+  const bytes = sectionBytes(file, section);
+  const relocs = relocations(file, section);
+  const at = (off: number) => relocs.find((x) => x.offset === off);
+  const fnAt = (off: number) => { const r = at(off); return r ? owner(syms, r.target, r.addend) : "?"; };
+  const entries: string[] = [];
+  if (section === "__bug_table") {
+    for (let off = 0; off + 12 <= bytes.length; off += 12)
+      entries.push(`${fnAt(off)} line=${bytes.readUInt16LE(off + 8)} flags=0x${bytes.readUInt16LE(off + 10).toString(16)}`);
+  } else {
+    for (let off = 0; off + 16 <= bytes.length; off += 16) {
+      const key = at(off + 8);
+      entries.push(`${fnAt(off)} target=${fnAt(off + 4)} key=${key ? dataRef(syms, key.target, key.addend) : "?"}`);
+    }
+  }
+  return entries.sort();
+}
+
+/** Parent name of a `.cold` part (gcc's split-off unlikely code). */
+const parentOf = (name: string) => name.replace(/\.cold(\.\d+)?$/, "");
+
+function explain(r: KlpRun): string {
+  return `\n--- klp stdout:\n${r.stdout.slice(0, 4000)}\n--- klp stderr:\n${r.stderr.slice(0, 4000)}`;
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "klp-fixtures-"));
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const cases = loadCases();
+
+test("fixture cases are present and well-formed", () => {
+  assert.ok(cases.length >= 20, `only ${cases.length} fixture cases under ${fixturesDir}`);
+  for (const { name, dir, spec } of cases) {
+    assert.ok(fs.existsSync(path.join(dir, "orig.c")) && fs.existsSync(path.join(dir, "patched.c")), `${name}: orig.c/patched.c`);
+    assert.ok([0, 1, 3].includes(spec.exit), `${name}: exit ${spec.exit}`);
+    assert.ok(Array.isArray(spec.changed) && Array.isArray(spec.new) && Array.isArray(spec.refused), `${name}: lists`);
+    assert.ok(typeof spec.why === "string" && spec.why.length > 0, `${name}: why`);
+  }
+});
+
+for (const { name, dir, spec } of cases) {
+  describe(name, () => {
+    for (const cc of COMPILERS) {
+      test(cc, () => {
+        const want = expectationFor(spec, cc);
+        const out = fs.mkdtempSync(path.join(work, `${name}-${cc}-`));
+        const orig = path.join(out, "orig.o");
+        const patched = path.join(out, "patched.o");
+        assert.equal(compileFixture(path.join(dir, "orig.c"), orig, cc), "", "orig.c: compiler warnings");
+        assert.equal(compileFixture(path.join(dir, "patched.c"), patched, cc), "", "patched.c: compiler warnings");
+
+        const { run: r, json } = diffJson(orig, patched);
+        assert.equal(r.status, want.exit, `exit code${explain(r)}`);
+        assert.ok(json, `--json output is not JSON${explain(r)}`);
+        assert.deepEqual(sorted(json.changed), sorted(want.changed), `changed${explain(r)}`);
+        assert.deepEqual(sorted(json.new), sorted(want.new), `new${explain(r)}`);
+        assert.deepEqual(sorted([...new Set(json.refused.map((x) => x.symbol))]), sorted(want.refused), `refused${explain(r)}`);
+        for (const x of json.refused) assert.ok(x.reason && x.reason.length > 0, `refusal of ${x.symbol} has no reason`);
+        if (want.removed !== undefined) {
+          assert.ok(Array.isArray(json["removed"]), `no "removed" list${explain(r)}`);
+          assert.deepEqual(sorted(json["removed"] as string[]), sorted(want.removed), `removed${explain(r)}`);
+        }
+
+        // The same diff writing OUT.o: written exactly when there is something to patch.
+        const outObj = path.join(out, "OUT.o");
+        const w = runKlp(["diff", orig, patched, "-o", outObj]);
+        assert.equal(w.status, want.exit, `exit code with -o${explain(w)}`);
+        if (want.exit !== 0) {
+          assert.ok(!fs.existsSync(outObj), `exit ${want.exit} but ${outObj} was written`);
+          return;
+        }
+        assert.ok(fs.existsSync(outObj), `exit 0 but no OUT.o${explain(w)}`);
+        const readelf = run("readelf", ["-a", "-W", outObj]);
+        assert.equal(readelf.stderr, "", "readelf -a OUT.o complains");
+        assert.equal(readelf.status, 0, "readelf -a OUT.o");
+        const objdump = run("objdump", ["-dr", outObj]);
+        assert.equal(objdump.status, 0, `objdump -dr OUT.o failed:\n${objdump.stderr}`);
+        const ld = run("ld", ["-r", "-o", path.join(out, "linked.o"), outObj]);
+        assert.equal(ld.stderr, "", "ld -r OUT.o complains");
+        assert.equal(ld.status, 0, "ld -r OUT.o");
+
+        // OUT.o carries exactly the changed and new functions (with their .cold parts) ...
+        const outSyms = symbols(outObj);
+        const carried = outSyms.filter((s) => s.type === "FUNC" && s.section !== "UND").map((s) => s.name);
+        assert.deepEqual(sorted([...new Set(carried.map(parentOf))]), sorted([...want.changed, ...want.new]), "functions defined in OUT.o");
+        // ... only new data and fresh copies (existing data stays a reference) ...
+        const data = outSyms.filter((s) => s.type === "OBJECT" && s.section !== "UND").map((s) => s.name);
+        assert.deepEqual(sorted(data), sorted(want.outputData ?? []), "data objects defined in OUT.o");
+        // ... referring to the running kernel by ORIG's names: every undefined symbol is defined in
+        // ORIG or is external in PATCHED (a PATCHED-only local name would resolve to nothing, or
+        // to another variable of the same name) ...
+        const origSyms = symbols(orig);
+        const patchedSyms = symbols(patched);
+        const undef = outSyms.filter((s) => s.section === "UND" && s.name !== "").map((s) => s.name);
+        const dangling = undef.filter((n) =>
+          !origSyms.some((s) => s.name === n && s.section !== "UND" && s.type !== "SECTION" && s.type !== "FILE") &&
+          !patchedSyms.some((s) => s.name === n && s.section === "UND"));
+        assert.deepEqual(dangling, [], "undefined symbols of OUT.o unknown to the running kernel");
+        for (const n of want.outputRefs ?? []) assert.ok(undef.includes(n), `OUT.o does not reference ${n} (undefined: ${undef.join(", ")})`);
+        // ... and PATCHED's __bug_table/__jump_table entries of those functions (bug entries with
+        // PATCHED's lines and flags, jump entries with the running kernel's key) ...
+        const carriedSet = new Set(carried);
+        for (const section of ["__bug_table", "__jump_table"] as const) {
+          const wantEntries = specialEntries(patched, section).filter((e) => carriedSet.has(e.split(" ")[0]!));
+          assert.deepEqual(specialEntries(outObj, section), wantEntries, `${section} entries in OUT.o`);
+        }
+        // ... and nothing that would export, initialise or tear down from the livepatch module.
+        const outSections = run("readelf", ["-SW", outObj]).stdout.split("\n")
+          .map((l) => /^\s*\[\s*\d+\]\s+(\S+)/.exec(l)?.[1]).filter((n): n is string => n !== undefined);
+        const forbidden = outSections.filter((n) => /^(___ksymtab|__ksymtab|\.initcall|\.exitcall|\.init\.|\.exit\.)/.test(n));
+        assert.deepEqual(forbidden, [], "export/init/exit sections in OUT.o");
+      });
+    }
+  });
+}
+
+test("bad input: a C source instead of an object is exit 2 and writes nothing", () => {
+  const outObj = path.join(work, "bad-OUT.o");
+  const src = path.join(fixturesDir, "identical", "orig.c");
+  const r = runKlp(["diff", src, src, "-o", outObj]);
+  assert.equal(r.status, 2, explain(r));
+  assert.ok(r.stderr.trim().length > 0, "no message on stderr");
+  assert.ok(!fs.existsSync(outObj), "OUT.o written for bad input");
+});
