@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/kernel-tree.sh >/dev/null
-node --test --test-concurrency=2 dist/test/
+node --test --test-concurrency=2 dist/test/*.test.js
