@@ -1,0 +1,51 @@
+// End to end: every test/e2e/NAME.patch goes through `klp build` against the Debian 6.1
+// kernel, and the module is loaded into that kernel under qemu by `klp vm-test`, which runs
+// the case's check inside the VM. A module case is booted twice: the module loaded before the
+// livepatch, and after it (late module patching). An unsafe patch must be refused, writing nothing.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { repoRoot, runKlp } from "./support/klp.js";
+
+interface E2eCase {
+  check?: string;
+  module?: string;
+  buildExit?: number;
+  refused?: string;
+  why: string;
+}
+
+const dir = path.join(repoRoot, "test/e2e");
+const out = fs.mkdtempSync(path.join(os.tmpdir(), "klp-e2e-"));
+const cases = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => {
+  const name = f.slice(0, -5);
+  return { name, patch: path.join(dir, `${name}.patch`), spec: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase };
+});
+
+const BUILD_TIMEOUT = 600_000;
+const VM_TIMEOUT = 300_000;
+
+for (const { name, patch, spec } of cases) {
+  test(`e2e ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT + 2 * VM_TIMEOUT }, () => {
+    const modName = `klpe2e_${name.replace(/-/g, "_")}`;
+    const ko = path.join(out, `${modName}.ko`);
+    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName], BUILD_TIMEOUT);
+    const expected = spec.buildExit ?? 0;
+    assert.equal(build.status, expected, `klp build exit ${build.status}\n${build.stderr}\n${build.stdout}`);
+    if (expected !== 0) {
+      assert.ok(!fs.existsSync(ko), "a refused build must not write a module");
+      if (spec.refused) assert.match(build.stderr, new RegExp(spec.refused), "the refusal names the symbol");
+      return;
+    }
+    assert.ok(fs.existsSync(ko));
+    const script = path.join(out, `${name}.check.sh`);
+    fs.writeFileSync(script, `${spec.check}\n`);
+    const orders = spec.module ? [["--preload", spec.module], ["--postload", spec.module]] : [[]];
+    for (const order of orders) {
+      const vm = runKlp(["vm-test", ko, ...order, "--check", script], VM_TIMEOUT);
+      assert.equal(vm.status, 0, `klp vm-test ${order.join(" ")} exit ${vm.status}\n${vm.stdout}\n${vm.stderr}`);
+    }
+  });
+}
