@@ -104,7 +104,8 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
     if (a.unsupported.length) {
       throw new KlpError(ExitCode.refused, `the patch changes ${a.unsupported.join(", ")}: only C sources and headers can be livepatched (assembly, build files and data files cannot)`, opts.patch);
     }
-    if (!a.objects.length) throw badInput(opts.patch, "the patch touches no file that builds into the kernel");
+    if (a.notBuilt.length) log(`not built by this kernel's configuration (ignored): ${a.notBuilt.join(", ")}`);
+    if (!a.objects.length) throw new KlpError(ExitCode.noChange, "the patch touches no file that this kernel's configuration builds", opts.patch);
     return a.objects;
   }, (o) => o.join(", "));
 

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { badInput } from "../errors.js";
+import { ConfiguredObjects } from "./configured.js";
 
 /** Files a unified diff changes (the `+++ b/...` side; new files included, deletions not). */
 export function patchedFiles(patchPath: string, text: string): string[] {
@@ -24,18 +25,23 @@ const includeOf = (header: string): RegExp => {
 
 /**
  * Objects to rebuild: a .c file's own object; for a header, every .c in the tree that
- * includes it directly by that path and whose object the configured build already knows
- * (it has a kbuild .cmd file, or the .c lies in the header's own directory).
+ * includes it directly by that path. Only objects the kernel's configuration builds count; a
+ * changed .c that the configuration does not build is reported in `notBuilt`.
  */
-export function affectedObjects(tree: string, files: readonly string[]): { objects: string[]; unsupported: string[] } {
+export function affectedObjects(tree: string, files: readonly string[]): { objects: string[]; unsupported: string[]; notBuilt: string[] } {
+  const configured = new ConfiguredObjects(tree);
   const objects = new Set<string>();
   const unsupported: string[] = [];
+  const notBuilt: string[] = [];
   for (const f of files) {
-    if (f.endsWith(".c")) objects.add(f.slice(0, -2) + ".o");
-    else if (f.endsWith(".h")) for (const o of objectsIncluding(tree, f)) objects.add(o);
-    else unsupported.push(f);
+    if (f.endsWith(".c")) {
+      const o = f.slice(0, -2) + ".o";
+      if (configured.builds(o)) objects.add(o); else notBuilt.push(f);
+    } else if (f.endsWith(".h")) {
+      for (const o of objectsIncluding(tree, f)) if (configured.builds(o)) objects.add(o);
+    } else unsupported.push(f);
   }
-  return { objects: [...objects].sort(), unsupported };
+  return { objects: [...objects].sort(), unsupported, notBuilt };
 }
 
 function objectsIncluding(tree: string, header: string): string[] {

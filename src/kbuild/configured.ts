@@ -1,0 +1,49 @@
+// Which objects the kernel's configuration builds, as kbuild itself computes them: a Makefile
+// may say `proc-y := nommu.o` and then `proc-$(CONFIG_MMU) := task_mmu.o`, so only kbuild's own
+// evaluation (real-obj-y/m of scripts/Makefile.build) is right.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const PRINT_MK = `include $(srctree)/scripts/Makefile.build
+klp-print-objs:
+\t@echo OBJS $(patsubst $(obj)/%,%,$(real-obj-y) $(real-obj-m))
+\t@echo DIRS $(patsubst $(obj)/%,%,$(subdir-ym))
+`;
+
+export class ConfiguredObjects {
+  private readonly cache = new Map<string, { objs: Set<string>; dirs: Set<string> } | null>();
+  private mk: string | undefined;
+
+  constructor(private readonly tree: string) {}
+
+  private listing(dir: string) {
+    if (this.cache.has(dir)) return this.cache.get(dir)!;
+    if (!this.mk) {
+      this.mk = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "klp-kbuild-")), "print-objs.mk");
+      fs.writeFileSync(this.mk, PRINT_MK);
+    }
+    const r = spawnSync("make", ["-s", "-f", this.mk, "srctree=.", "objtree=.", `src=${dir}`, `obj=${dir}`, "KBUILD_BUILTIN=1", "KBUILD_MODULES=1", "klp-print-objs"],
+      { cwd: this.tree, encoding: "utf8" });
+    const out = r.stdout ?? "";
+    const words = (tag: string) => new Set((new RegExp(`^${tag} (.*)$`, "m").exec(out)?.[1] ?? "").split(/\s+/).filter(Boolean).map((w) => w.replace(/\/$/, "")));
+    const v = r.status === 0 ? { objs: words("OBJS"), dirs: words("DIRS") } : null;
+    this.cache.set(dir, v);
+    return v;
+  }
+
+  /** True when the configuration builds `object` (e.g. fs/proc/task_mmu.o), into vmlinux or a module. */
+  builds(object: string): boolean {
+    const dir = path.dirname(object);
+    const own = this.listing(dir);
+    if (!own?.objs.has(path.basename(object))) return false;
+    // Every directory on the way down must be visited: fs/ lists proc/ only with CONFIG_PROC_FS.
+    const parts = dir.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = this.listing(parts.slice(0, i).join("/"));
+      if (!parent?.dirs.has(parts[i]!)) return false;
+    }
+    return true;
+  }
+}
