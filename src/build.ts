@@ -116,7 +116,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
   const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj)) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
   const refusals = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => `${obj}: ${r.symbol}: ${r.reason} (hint: ${r.hint})`));
-  if (refusals.length) throw new KlpError(ExitCode.refused, `the patch cannot be livepatched safely:\n  ${refusals.join("\n  ")}`);
+  if (refusals.length) throw new KlpError(ExitCode.refused, `the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, opts.patch, refusals);
   const changedPairs = analyses.filter(({ a }) => a.exitCode === ExitCode.patch);
   if (!changedPairs.length) throw new KlpError(ExitCode.noChange, "the patch changes no function of the kernel (no functional change)", opts.patch);
 

@@ -79,6 +79,7 @@ export function writeAtomically(file: string, data: Buffer) {
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
-    throw new KlpError(ExitCode.badInput, `cannot write output (${code ?? String(e)})`, file);
+    if (!code || !/^E[A-Z]+$/.test(code)) throw e;
+    throw new KlpError(ExitCode.badInput, `cannot write output (${code})`, file);
   }
 }

@@ -9,6 +9,14 @@ export const ExitCode = {
   noChange: 3,
 } as const;
 
+/**
+ * Control characters escaped: names read from a corrupted object (a `\n` in a symbol name)
+ * must not break the one-line error into several.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 export class KlpError extends Error {
   constructor(
     /** Exit code this error maps to (2 = bad input, 1 = refused). */
@@ -16,8 +24,10 @@ export class KlpError extends Error {
     message: string,
     /** The file the error is about, when there is one. */
     readonly file?: string,
+    /** Further lines (each refusal of a build, a tool's output), printed below the message. */
+    readonly details: readonly string[] = [],
   ) {
-    super(file ? `${file}: ${message}` : message);
+    super(printable(file ? `${file}: ${message}` : message));
     this.name = "KlpError";
   }
 }

@@ -25,10 +25,13 @@ const TYPE_NAMES = ["ET_NONE", "ET_REL", "ET_EXEC", "ET_DYN", "ET_CORE"];
 
 /** Reads a relocatable kernel object for a supported architecture. */
 export function readKernelObject(path: string): KObject {
-  const elf = ElfFile.parse(path, readFileOrFail(path));
-  if (elf.type !== ET_REL) {
-    throw badInput(path, `not a relocatable object (${TYPE_NAMES[elf.type] ?? `type ${elf.type}`}); klp diff compares .o files built with -ffunction-sections`);
+  const buf = readFileOrFail(path);
+  // An executable or shared object is the wrong kind of file, whatever else is in it.
+  const type = ElfFile.peekType(buf);
+  if (type !== 0 && type !== ET_REL) {
+    throw badInput(path, `not a relocatable object (${TYPE_NAMES[type] ?? `type ${type}`}); klp diff compares .o files built with -ffunction-sections`);
   }
+  const elf = ElfFile.parse(path, buf);
   const arch: Arch | undefined = archFor(elf.machine);
   if (!arch) throw badInput(path, `unsupported machine ${machineName(elf.machine)} (e_machine ${elf.machine}); klpkit supports x86-64`);
   if (!elf.symtabIndex) throw badInput(path, "object has no symbol table");

@@ -6,6 +6,8 @@ import { bigEndian, littleEndian, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
 import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
 
+const MAX_ALIGN = 1 << 24;
+
 export class ElfFile {
   readonly sections: readonly ElfSection[];
   readonly symbols: readonly ElfSymbol[];
@@ -38,6 +40,12 @@ export class ElfFile {
       list.push(s.index);
       this.relaByTarget.set(s.info, list);
     }
+  }
+
+  /** e_type of an ELF64 file, read before anything else is validated (0 when it is not one). */
+  static peekType(buf: Buffer): number {
+    if (buf.length < C.EHDR_SIZE || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== C.ELFCLASS64) return 0;
+    return buf[5] === C.ELFDATA2MSB ? buf.readUInt16BE(16) : buf.readUInt16LE(16);
   }
 
   static parse(path: string, buf: Buffer): ElfFile {
@@ -82,12 +90,14 @@ export class ElfFile {
         throw bad(`section ${i} data (${r.size} bytes at ${r.offset}) lies past the end of the file (${buf.length} bytes)`);
       }
       if (r.link >= shnum) throw bad(`section ${i}: sh_link ${r.link} names no section (${shnum} sections)`);
+      // sh_addralign is 0 or a power of two; kernel objects use at most a page (4096).
+      if (r.addralign > MAX_ALIGN || (r.addralign & (r.addralign - 1)) !== 0) throw bad(`section ${i}: bad alignment ${r.addralign}`);
     }
     const shstr = raw[shstrndx]!;
     if (shstr.type !== C.SHT_STRTAB) throw bad(`e_shstrndx ${shstrndx} is not a string table`);
     const sections: ElfSection[] = raw.map((r, index) => ({
       index,
-      name: index === 0 ? "" : cString(buf, shstr.offset, shstr.size, r.nameOff, () => bad(`section ${index}: name offset ${r.nameOff} is past the section name table`)),
+      name: index === 0 ? "" : cString(buf, shstr.offset, shstr.size, r.nameOff, () => bad(`section ${index}: name at offset ${r.nameOff} does not end inside the section name table`)),
       type: r.type, flags: r.flags, offset: r.offset, size: r.size, link: r.link, info: r.info,
       addralign: r.addralign, entsize: r.entsize,
     }));
@@ -184,7 +194,7 @@ export class ElfFile {
       }
       out[i] = {
         index: i,
-        name: cString(buf, strtab.offset, strtab.size, nameOff, () => this.bad(`symbol ${i}: name offset ${nameOff} is past the string table (${strtab.size} bytes)`)),
+        name: cString(buf, strtab.offset, strtab.size, nameOff, () => this.bad(`symbol ${i}: name at offset ${nameOff} does not end inside the string table (${strtab.size} bytes)`)),
         value: order.u64(buf, o + 8),
         size: order.u64(buf, o + 16),
         bind: info >> 4,
@@ -207,7 +217,8 @@ function cString(buf: Buffer, tabOff: number, tabSize: number, off: number, err:
     throw err();
   }
   const start = tabOff + off;
-  let end = buf.indexOf(0, start);
-  if (end < 0 || end >= tabOff + tabSize) end = tabOff + tabSize;
+  const end = buf.indexOf(0, start);
+  // A name must end inside its table; reading on would take bytes of the next section.
+  if (end < 0 || end >= tabOff + tabSize) throw err();
   return buf.toString("latin1", start, end);
 }

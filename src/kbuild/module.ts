@@ -37,7 +37,7 @@ export function buildModule(b: ModuleBuild): string {
   const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
   const ko = path.join(b.workDir, `${b.name}.ko`);
   if (r.status !== 0 || !fs.existsSync(ko)) {
-    throw new KlpError(ExitCode.badInput, `kbuild failed to build the livepatch module:\n${out.split("\n").slice(-25).join("\n")}`, b.workDir);
+    throw new KlpError(ExitCode.badInput, "kbuild failed to build the livepatch module", b.workDir, out.trim().split("\n").slice(-25));
   }
   const unexpected = [...out.matchAll(/"([^"]+)" \[[^\]]+\] undefined!/g)].map((m) => m[1]!).filter((n) => !b.klpNames.has(n));
   if (unexpected.length) {

@@ -22,8 +22,8 @@ function runScript(script: string, args: string[], env: Record<string, string>, 
     encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20,
   });
   if (r.status !== 0) {
-    const tail = (r.stderr ?? "").trim().split("\n").slice(-12).join("\n");
-    throw new KlpError(r.status === 2 ? ExitCode.badInput : ExitCode.refused, `${what} failed:\n${tail}`);
+    const tail = (r.stderr ?? "").trim().split("\n").slice(-12);
+    throw new KlpError(r.status === 2 ? ExitCode.badInput : ExitCode.refused, `${what} failed`, undefined, tail);
   }
   return r.stdout ?? "";
 }

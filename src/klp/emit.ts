@@ -2,6 +2,7 @@
 // special-section entries that belong to them, and undefined symbols (named as in the running
 // kernel's build) for everything else they refer to. Klp relocations come later.
 import type { Correlation } from "../correlate/correlate.js";
+import { badInput } from "../errors.js";
 import * as C from "../elf/constants.js";
 import type { OutObject, OutReloc, OutSection, OutSymbol } from "../elf/model.js";
 import type { ElfRela, ElfSection } from "../elf/types.js";
@@ -119,7 +120,11 @@ class Emitter {
         const e = this.p.byIndex.get(ref.sym.index);
         if (!e) {
           // A defined label that is neither function nor object: keep its whole section.
-          return at(this.carrySection(this.p.elf.sections[ref.sym.shndx]!), ref.sym.value + ref.offset);
+          const section = ref.sym.shndx < C.SHN_LORESERVE ? this.p.elf.sections[ref.sym.shndx] : undefined;
+          if (!section || ref.sym.type === C.STT_FILE) {
+            throw badInput(this.p.path, `relocation in ${from.name} at ${r.offset} refers to ${ref.sym.name || `symbol ${ref.sym.index}`}, which has no section to carry (section index ${ref.sym.shndx})`);
+          }
+          return at(this.carrySection(section), ref.sym.value + ref.offset);
         }
         if (e.kind === "function") {
           return at(this.carried.has(e.sym.index) ? this.carryFunction(e) : this.undefinedSymbol(this.runningName(e), e), ref.offset);

@@ -1,0 +1,114 @@
+// The target kernel's own modules: name → file and dependencies from
+// /lib/modules/<kernel>/modules.dep, load order (dependencies first), and the bytes to put
+// into the VM (compressed modules are unpacked on the host, so busybox insmod can load them).
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { badInput } from "../errors.js";
+import { moduleName, readModuleInfo } from "./modinfo.js";
+
+export interface KernelModule {
+  readonly name: string;
+  /** Absolute path of the module file (may be .ko.xz/.ko.zst/.ko.gz). */
+  readonly path: string;
+  /** Names of every module it needs (modules.dep lists the whole closure). */
+  readonly deps: readonly string[];
+}
+
+export interface ModuleIndex {
+  readonly kernel: string;
+  readonly dir: string;
+  readonly modules: ReadonlyMap<string, KernelModule>;
+  readonly builtin: ReadonlySet<string>;
+}
+
+export function modulesDir(kernel: string, root = "/lib/modules"): string {
+  return path.join(root, kernel);
+}
+
+/** Parses modules.dep (and modules.builtin, to explain names that need no loading). */
+export function readModuleIndex(kernel: string, root = "/lib/modules"): ModuleIndex {
+  const dir = modulesDir(kernel, root);
+  const depFile = path.join(dir, "modules.dep");
+  if (!fs.existsSync(depFile)) throw badInput(depFile, `no modules.dep for kernel ${kernel} (install linux-image-${kernel}, or run depmod ${kernel})`);
+  const modules = new Map<string, KernelModule>();
+  for (const line of fs.readFileSync(depFile, "utf8").split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const file = line.slice(0, colon).trim();
+    const deps = line.slice(colon + 1).trim().split(/\s+/).filter((d) => d !== "").map(moduleName);
+    const name = moduleName(file);
+    if (!modules.has(name)) modules.set(name, { name, path: path.isAbsolute(file) ? file : path.join(dir, file), deps });
+  }
+  const builtin = new Set<string>();
+  const builtinFile = path.join(dir, "modules.builtin");
+  if (fs.existsSync(builtinFile)) {
+    for (const line of fs.readFileSync(builtinFile, "utf8").split("\n")) if (line.trim()) builtin.add(moduleName(line.trim()));
+  }
+  return { kernel, dir, modules, builtin };
+}
+
+/** A module the VM loads: from the kernel's tree, or a .ko file named on the command line. */
+export interface LoadModule {
+  readonly name: string;
+  readonly path: string;
+  /** Why it is loaded: the name asked for, or "dependency of X". */
+  readonly reason: string;
+}
+
+function isFileArg(arg: string): boolean {
+  return arg.includes("/") || /\.ko(\.(xz|zst|gz))?$/.test(arg);
+}
+
+/**
+ * Load order for `wanted` (module names, `-` or `_`, or paths of .ko files): every module
+ * after all of its dependencies, each once. `already` names modules loaded earlier (skipped).
+ * `option` names the command-line option in error messages.
+ */
+export function resolveLoadOrder(index: ModuleIndex, wanted: readonly string[], option: string, already: ReadonlySet<string> = new Set()): LoadModule[] {
+  const out: LoadModule[] = [];
+  const seen = new Set(already);
+  const lookup = (name: string, asked: string): KernelModule => {
+    const m = index.modules.get(name);
+    if (m) return m;
+    if (index.builtin.has(name)) throw badInput(undefined, `${option} ${asked}: built into kernel ${index.kernel}, there is no module to load`);
+    throw badInput(undefined, `${option} ${asked}: no module named ${name} in ${path.join(index.dir, "modules.dep")}`);
+  };
+  const visit = (name: string, file: string, deps: readonly string[], reason: string, asked: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const d of deps) {
+      if (seen.has(d) || index.builtin.has(d)) continue;
+      const dm = lookup(d, asked);
+      visit(dm.name, dm.path, dm.deps, `dependency of ${name}`, asked);
+    }
+    out.push({ name, path: file, reason });
+  };
+  for (const arg of wanted) {
+    if (isFileArg(arg)) {
+      const file = path.resolve(arg);
+      if (!fs.existsSync(file)) throw badInput(arg, `${option}: no such module file`);
+      const info = readModuleInfo(file);
+      visit(info.name, file, info.depends, arg, arg);
+    } else {
+      const m = lookup(moduleName(arg), arg);
+      visit(m.name, m.path, m.deps, arg, arg);
+    }
+  }
+  return out;
+}
+
+/** The module's ELF bytes, decompressing .ko.gz/.ko.xz/.ko.zst. */
+export function moduleBytes(file: string): Buffer {
+  const data = fs.readFileSync(file);
+  if (file.endsWith(".gz")) return zlib.gunzipSync(data);
+  const tool = file.endsWith(".xz") ? "xz" : file.endsWith(".zst") ? "zstd" : undefined;
+  if (!tool) return data;
+  const r = spawnSync(tool, ["-dc"], { input: data, maxBuffer: 1 << 30 });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? `${tool} is not available (${(r.error as NodeJS.ErrnoException).code})` : `${tool} -dc failed: ${r.stderr.toString().trim()}`;
+    throw badInput(file, `cannot decompress the module: ${why}`);
+  }
+  return r.stdout;
+}
