@@ -2,7 +2,6 @@
 // the target kernel → livepatch module (kbuild) → post-link conversion → DIR/<name>.ko.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { analyzeDiff, writeAtomically, type DiffAnalysis } from "./diff.js";
 import { STB_GLOBAL, STT_FUNC } from "./elf/constants.js";
@@ -18,6 +17,7 @@ import { moduleSymbols, parseKallsyms, parseModuleSymvers, type SymbolTable } fr
 import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/livepatch-source.js";
 import { functionSympos, resolveExtern, type KernelView, type TargetObject } from "./klp/resolve.js";
 import { kallsymsText } from "./vm/kallsyms.js";
+import { defaultCacheDir } from "./vm/kernel-image.js";
 
 export interface BuildOptions {
   readonly patch: string;
@@ -50,15 +50,13 @@ export interface BuildResult {
   readonly steps: readonly BuildStep[];
 }
 
-export const cacheDir = () => process.env["KLP_CACHE"] ?? path.join(os.homedir(), ".cache/klpkit");
-
 /** A module name from the patch file name: `fix-cmdline.patch` → `livepatch_fix_cmdline`. */
 export function defaultName(patch: string): string {
   return `livepatch_${path.basename(patch).replace(/\.(patch|diff)$/, "").replace(/[^A-Za-z0-9_]/g, "_").toLowerCase()}`.slice(0, 55);
 }
 
 function kernelView(kernel: string, log: (s: string) => void): KernelView {
-  const ks = kallsymsText(kernel, cacheDir(), log);
+  const ks = kallsymsText(kernel, defaultCacheDir(), log);
   const symversPath = `/lib/modules/${kernel}/build/Module.symvers`;
   if (!fs.existsSync(symversPath)) throw badInput(symversPath, `missing (install linux-headers-${kernel})`);
   const depPath = `/lib/modules/${kernel}/modules.dep`;
@@ -110,7 +108,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
   }, (o) => o.join(", "));
 
   const key = createHash("sha256").update(patchText).update(opts.kernel).update(opts.source ?? "").digest("hex").slice(0, 12);
-  const work = path.join(cacheDir(), "builds", `${name}-${key}`);
+  const work = path.join(defaultCacheDir(), "builds", `${name}-${key}`);
   step("build objects", () => buildObjectPair(tree, path.resolve(opts.patch), path.join(work, "pair"), objects), () => `${objects.length} object(s), original and patched`);
 
   const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj)) })),
