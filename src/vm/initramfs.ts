@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import zlib from "node:zlib";
+import { programHeaders, PT_INTERP } from "../elf/program-headers.js";
 import { badInput } from "../errors.js";
 
 export type CpioEntry =
@@ -51,19 +52,9 @@ export interface Busybox {
   readonly applets: readonly string[];
 }
 
-const PT_INTERP = 3;
-
 /** True when the ELF executable asks for a dynamic loader (PT_INTERP). */
 function isDynamic(buf: Buffer): boolean {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) return false;
-  const phoff = Number(buf.readBigUInt64LE(32));
-  const phentsize = buf.readUInt16LE(54);
-  const phnum = buf.readUInt16LE(56);
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (o + 4 <= buf.length && buf.readUInt32LE(o) === PT_INTERP) return true;
-  }
-  return false;
+  return programHeaders(buf).some((ph) => ph.type === PT_INTERP);
 }
 
 /** The host's static busybox (package busybox-static) and its applet names. */

@@ -4,6 +4,7 @@
 // qemu boots the uncompressed vmlinux ELF directly, so the payload is unpacked once on the host
 // and cached. Same kernel code; only the entry path (and KASLR, done by the decompressor) differ.
 import { spawnSync } from "node:child_process";
+import { programHeaders, PT_NOTE } from "../elf/program-headers.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -42,16 +43,10 @@ export function bzImagePayload(buf: Buffer): { data: Buffer; size: number; forma
 
 /** True when an ELF executable carries the Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY). */
 export function hasPvhNote(elf: Buffer): boolean {
-  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) return false;
-  const phoff = Number(elf.readBigUInt64LE(32));
-  const phentsize = elf.readUInt16LE(54);
-  const phnum = elf.readUInt16LE(56);
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (ph + 56 > elf.length || elf.readUInt32LE(ph) !== 4 /* PT_NOTE */) continue;
-    const off = Number(elf.readBigUInt64LE(ph + 8));
-    const end = Math.min(elf.length, off + Number(elf.readBigUInt64LE(ph + 32)));
-    for (let o = off; o + 12 <= end;) {
+  for (const ph of programHeaders(elf)) {
+    if (ph.type !== PT_NOTE) continue;
+    const end = Math.min(elf.length, ph.offset + ph.filesz);
+    for (let o = ph.offset; o + 12 <= end;) {
       const namesz = elf.readUInt32LE(o);
       const descsz = elf.readUInt32LE(o + 4);
       const type = elf.readUInt32LE(o + 8);
