@@ -14,6 +14,8 @@ interface E2eCase {
   module?: string;
   buildExit?: number;
   refused?: string;
+  /** A WARNING the patched code fires on purpose (a regex for klp vm-test --expect-warn). */
+  expectWarn?: string;
   why: string;
 }
 
@@ -44,7 +46,8 @@ for (const { name, patch, spec } of cases) {
     fs.writeFileSync(script, `${spec.check}\n`);
     const orders = spec.module ? [["--preload", spec.module], ["--postload", spec.module]] : [[]];
     for (const order of orders) {
-      const vm = runKlp(["vm-test", ko, ...order, "--check", script], VM_TIMEOUT);
+      const warn = spec.expectWarn ? ["--expect-warn", spec.expectWarn] : [];
+      const vm = runKlp(["vm-test", ko, ...order, ...warn, "--check", script], VM_TIMEOUT);
       assert.equal(vm.status, 0, `klp vm-test ${order.join(" ")} exit ${vm.status}\n${vm.stdout}\n${vm.stderr}`);
     }
   });
