@@ -13,6 +13,7 @@ import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
 import { buildObjectPair, prepareTree } from "./kbuild/tree.js";
 import { convertToLivepatch, type KlpSymbol } from "./klp/convert.js";
 import { emitObject } from "./klp/emit.js";
+import { keysThroughTrampolines } from "./klp/static-calls.js";
 import { moduleSymbols, parseKallsyms, parseModuleSymvers, type SymbolTable } from "./klp/kernel-symbols.js";
 import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/livepatch-source.js";
 import { functionSympos, resolveExtern, type KernelView, type TargetObject } from "./klp/resolve.js";
@@ -128,6 +129,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
     changedPairs.forEach(({ obj, a }, i) => {
       const target: TargetObject = { name: klpObjectName(treeDir, obj), sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
       const em = emitObject(a.o, a.p, a.corr, a.sel);
+      for (const key of keysThroughTrampolines(em.object, k.exports)) em.externs.delete(key);
       const klpRefs: string[] = [];
       for (const ext of em.externs.values()) {
         const r = resolveExtern(ext, target, k);

@@ -14,7 +14,7 @@ import type { ExternRef } from "./resolve.js";
 /** The output object, what each of its undefined symbols stands for, and its carried functions. */
 export interface Emission {
   readonly object: OutObject;
-  readonly externs: ReadonlyMap<string, ExternRef>;
+  readonly externs: Map<string, ExternRef>;
   /** Output symbol of each carried function, by its name in the patched object. */
   readonly functions: ReadonlyMap<string, OutSymbol>;
 }

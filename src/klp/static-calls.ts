@@ -1,0 +1,40 @@
+// Static call sites of carried code. A vmlinux object's `.static_call_sites` entries name the
+// key (`__SCK__cond_resched`), which is usually not exported: only the trampoline is
+// (EXPORT_STATIC_CALL_TRAMP). A module's entries may name the trampoline instead, and the
+// kernel looks the key up from it (kernel/static_call_inline.c: static_call_add_module →
+// tramp_key_lookup). objtool does the same for module objects; klpkit does it for carried code.
+import { SHN_UNDEF, STB_GLOBAL, STT_NOTYPE } from "../elf/constants.js";
+import type { OutObject, OutSymbol } from "../elf/model.js";
+import type { Export } from "./kernel-symbols.js";
+
+const SITE_SIZE = 8;
+const KEY_FIELD = 4;
+const KEY_PREFIX = "__SCK__";
+const TRAMP_PREFIX = "__SCT__";
+
+/** Points unexported static-call keys at their exported trampolines; returns the keys no longer referenced. */
+export function keysThroughTrampolines(obj: OutObject, exports: ReadonlyMap<string, Export>): string[] {
+  const undef = new Map(obj.symbols.filter((s) => !s.section && s.shndx === SHN_UNDEF).map((s) => [s.name, s] as const));
+  const replaced = new Set<string>();
+  for (const sec of obj.sections) {
+    if (sec.relocs?.target.name !== ".static_call_sites") continue;
+    for (const r of sec.relocs.entries) {
+      const key = r.symbol?.name ?? "";
+      if (r.offset % SITE_SIZE !== KEY_FIELD || !key.startsWith(KEY_PREFIX) || exports.has(key) || r.symbol?.section) continue;
+      const tramp = TRAMP_PREFIX + key.slice(KEY_PREFIX.length);
+      if (!exports.has(tramp)) continue;
+      let t: OutSymbol | undefined = undef.get(tramp);
+      if (!t) {
+        t = { name: tramp, value: 0, size: 0, bind: STB_GLOBAL, type: STT_NOTYPE, other: 0, shndx: SHN_UNDEF };
+        obj.symbols.push(t);
+        undef.set(tramp, t);
+      }
+      r.symbol = t;
+      replaced.add(key);
+    }
+  }
+  const stillUsed = new Set(obj.sections.flatMap((s) => s.relocs?.entries.map((r) => r.symbol?.name) ?? []));
+  const unused = [...replaced].filter((k) => !stillUsed.has(k));
+  obj.symbols = obj.symbols.filter((s) => !unused.includes(s.name) || s.section !== undefined);
+  return unused;
+}
