@@ -202,6 +202,11 @@ export class KObject {
     return out;
   }
 
+  /** Bytes and relocations of `length` bytes at `start` of a section, offsets relative to `start`. */
+  range(section: ElfSection, start: number, length: number): { bytes: Buffer; relocs: ElfRela[] } {
+    return { bytes: this.elf.data(section.index).subarray(start, start + length), relocs: this.relocsIn(section.index, start, length) };
+  }
+
   /** Bytes and relocations of one special entry, offsets relative to the entry. */
   entry(e: SpecialEntry): { bytes: Buffer; relocs: ElfRela[] } {
     const start = e.index * e.table.entrySize;

@@ -12,6 +12,12 @@ export interface SpecialTable {
   readonly ignore?: readonly (readonly [number, number])[];
   /** True when a difference in the entry is a difference in the function (not derived from code). */
   readonly semantic: boolean;
+  /**
+   * A field pointing at a blob in a shared section, with the offset of the u8 giving its
+   * length: struct alt_instr's repl_offset → .altinstr_replacement, replacementlen at byte 11.
+   * The blob's content matters, not where other functions' blobs pushed it.
+   */
+  readonly blob?: { readonly field: number; readonly lengthAt: number };
   /** A parallel table with one entry per entry of this one, and its entry size (ORC). */
   readonly parallel?: { readonly name: string; readonly entrySize: number };
 }
@@ -22,7 +28,7 @@ export const SPECIAL_TABLES_6_1_X86: readonly SpecialTable[] = [
   { name: "__bug_table", entrySize: 12, ownerField: 0, ignore: [[8, 2]], semantic: true },
   { name: "__ex_table", entrySize: 12, ownerField: 0, semantic: true },
   { name: "__jump_table", entrySize: 16, ownerField: 0, semantic: true },
-  { name: ".altinstructions", entrySize: 12, ownerField: 0, semantic: true },
+  { name: ".altinstructions", entrySize: 12, ownerField: 0, semantic: true, blob: { field: 4, lengthAt: 11 } },
   { name: ".parainstructions", entrySize: 16, ownerField: 0, semantic: false },
   { name: ".static_call_sites", entrySize: 8, ownerField: 0, semantic: false },
   { name: ".smp_locks", entrySize: 4, ownerField: 0, semantic: false },
