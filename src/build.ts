@@ -19,6 +19,7 @@ import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/liv
 import { functionSympos, resolveExtern, type KernelView, type TargetObject } from "./klp/resolve.js";
 import { kallsymsText } from "./vm/kallsyms.js";
 import { defaultCacheDir } from "./vm/kernel-image.js";
+import { moduleBytes, readModuleIndex, type ModuleIndex } from "./vm/modules.js";
 
 export interface BuildOptions {
   readonly patch: string;
@@ -60,19 +61,18 @@ function kernelView(kernel: string, log: (s: string) => void): KernelView {
   const ks = kallsymsText(kernel, defaultCacheDir(), log);
   const symversPath = `/lib/modules/${kernel}/build/Module.symvers`;
   if (!fs.existsSync(symversPath)) throw badInput(symversPath, `missing (install linux-headers-${kernel})`);
-  const depPath = `/lib/modules/${kernel}/modules.dep`;
   const tables = new Map<string, SymbolTable>();
+  let index: ModuleIndex | undefined;
   return {
     vmlinux: parseKallsyms(ks.file, ks.text),
     exports: parseModuleSymvers(symversPath, fs.readFileSync(symversPath, "latin1")),
     moduleTable(name) {
       let t = tables.get(name);
       if (t) return t;
-      const dep = fs.existsSync(depPath) ? fs.readFileSync(depPath, "latin1") : "";
-      const rel = dep.split("\n").map((l) => l.split(":")[0]!).find((p) => path.basename(p).replace(/\.ko(\.[a-z]+)?$/, "").replace(/-/g, "_") === name);
-      if (!rel) throw badInput(depPath, `module ${name} is not installed for ${kernel}`);
-      if (!rel.endsWith(".ko")) throw badInput(rel, "compressed modules are not supported yet");
-      t = moduleSymbols(path.join(`/lib/modules/${kernel}`, rel));
+      index ??= readModuleIndex(kernel);
+      const m = index.modules.get(name);
+      if (!m) throw badInput(path.join(index.dir, "modules.dep"), `module ${name} is not installed for ${kernel}`);
+      t = moduleSymbols(m.path, moduleBytes(m.path));
       tables.set(name, t);
       return t;
     },

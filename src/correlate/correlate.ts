@@ -57,10 +57,7 @@ export function correlate(o: KObject, p: KObject): Correlation {
   // Data: a function-scope static is recognised by its base name and by the functions that
   // use it (`static int count` in two functions is two different objects).
   const ownerSig = (obj: KObject, corr: ReadonlyMap<number, number> | null) => (d: KData) => {
-    const owners = [...(obj.owners().get(d.sym.index) ?? [])].map((i) => {
-      const idx = corr ? (corr.get(i) ?? -1) : i;
-      return idx;
-    });
+    const owners = [...(obj.owners().get(d.sym.index) ?? [])].map((i) => (corr ? (corr.get(i) ?? -1) : i));
     return `${d.key}\u0000${owners.sort((a, b) => a - b).join(",")}`;
   };
   // Owner signatures are written in the patched object's numbering on both sides.

@@ -2,7 +2,6 @@
 // /proc/kallsyms dump from booting the kernel), exports from Module.symvers, and module
 // symbol tables from the .ko files. Livepatch `sympos` counts same-named symbols in exactly
 // this order (kernel/livepatch/core.c: klp_find_object_symbol → kallsyms_on_each_symbol).
-import fs from "node:fs";
 import { STT_FILE, SHN_UNDEF } from "../elf/constants.js";
 import { ElfFile } from "../elf/reader.js";
 import { badInput } from "../errors.js";
@@ -70,8 +69,8 @@ export function parseModuleSymvers(file: string, text: string): ReadonlyMap<stri
 }
 
 /** A module's symbol table in file order (kallsyms order for a module), with each symbol's source file. */
-export function moduleSymbols(koPath: string): SymbolTable {
-  const elf = ElfFile.parse(koPath, fs.readFileSync(koPath));
+export function moduleSymbols(koPath: string, data: Buffer): SymbolTable {
+  const elf = ElfFile.parse(koPath, data);
   const symbols: KernelSymbol[] = [];
   let file: string | undefined;
   for (const s of elf.symbols) {

@@ -11,7 +11,7 @@ export interface Refusal {
 
 /** `__init`/`__exit` code: it ran at boot (and was freed) or runs only at unload. */
 export function isInitOrExitSection(name: string): boolean {
-  return /^\.(init|exit)\.(text|data|rodata|bss)/.test(name) || name === ".init.text" || name === ".exit.text";
+  return /^\.(init|exit)\.(text|data|rodata|bss)/.test(name);
 }
 
 /** `noinstr` code runs where ftrace must not; the livepatch core cannot redirect it. */
