@@ -10,7 +10,7 @@ import { ExitCode, KlpError, badInput } from "./errors.js";
 import { buildModule } from "./kbuild/module.js";
 import { klpObjectName } from "./kbuild/object-info.js";
 import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
-import { buildObjectPair, prepareTree } from "./kbuild/tree.js";
+import { buildObjectPair, installKlpkitHeader, prepareTree } from "./kbuild/tree.js";
 import { convertToLivepatch, type KlpSymbol } from "./klp/convert.js";
 import { emitObject } from "./klp/emit.js";
 import { keysThroughTrampolines } from "./klp/static-calls.js";
@@ -97,7 +97,11 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
   if (!/^[a-z0-9_]+$/.test(name)) throw badInput(undefined, `livepatch name '${name}' must use only a-z, 0-9 and _`);
   const tree = { kernel: opts.kernel, ...(opts.source ? { source: opts.source } : {}) };
 
-  const treeDir = step("prepare tree", () => prepareTree(tree), (d) => d);
+  const treeDir = step("prepare tree", () => {
+    const dir = prepareTree(tree);
+    installKlpkitHeader(dir);
+    return dir;
+  }, (d) => d);
   const objects = step("find objects", () => {
     const a = affectedObjects(treeDir, files);
     if (a.unsupported.length) {
@@ -122,6 +126,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
   const k = step("resolve symbols", () => kernelView(opts.kernel, log), (v) => `${v.vmlinux.symbols.length} vmlinux symbols, ${v.exports.size} exports`);
   const plan = new Map<string, KlpSymbol>();
   const specs = new Map<string, KlpFuncSpec[]>();
+  const callbacks = new Map<string, Map<string, string>>();
   const summaries: ObjectSummary[] = [];
   const shipped: { name: string; data: Buffer }[] = [];
   step("klp relocations", () => {
@@ -150,12 +155,21 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
         funcs.push({ oldName, sympos: functionSympos(oldName, target, k), newSymbol });
       }
       specs.set(target.name, funcs);
+      const cbs = callbacks.get(target.name) ?? new Map<string, string>();
+      for (const cb of a.sel.callbacks) {
+        if (cbs.has(cb.kind)) throw new KlpError(ExitCode.badInput, `two ${cb.kind} callbacks for ${target.name}`, opts.patch);
+        const sym = em.functions.get(cb.function.name)!;
+        const cbSymbol = `__klp_cb_${n++}`;
+        em.object.symbols.push({ name: cbSymbol, value: 0, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
+        cbs.set(cb.kind, cbSymbol);
+      }
+      callbacks.set(target.name, cbs);
       shipped.push({ name: `klp-${i}.o`, data: writeElf(em.object) });
       summaries.push({ object: obj, target: target.name, changed: a.sel.changed.map((c) => c.name), new: a.sel.new.map((c) => c.name), klpRelocations: klpRefs });
     });
   }, () => `${plan.size} symbol(s) need klp relocations`);
 
-  const objs: KlpObjectSpec[] = [...specs].map(([name, funcs]) => ({ name, funcs })).sort((x, y) => (x.name === "vmlinux" ? -1 : y.name === "vmlinux" ? 1 : x.name.localeCompare(y.name)));
+  const objs: KlpObjectSpec[] = [...specs].map(([name, funcs]) => ({ name, funcs, callbacks: callbacks.get(name) ?? new Map<string, string>() })).sort((x, y) => (x.name === "vmlinux" ? -1 : y.name === "vmlinux" ? 1 : x.name.localeCompare(y.name)));
   const ko = step("link module", () => buildModule({
     kbuildDir: `/lib/modules/${opts.kernel}/build`, workDir: path.join(work, "module"), name,
     source: livepatchSource(name, objs, { replace: opts.replace ?? false, description: path.basename(opts.patch) }),

@@ -48,3 +48,15 @@ export function prepareTree(t: TreeOptions): string {
 export function buildObjectPair(t: TreeOptions, patch: string, outDir: string, objects: readonly string[]): void {
   runScript("build-pair.sh", [patch, outDir, ...objects], env(t), `building ${objects.join(", ")} before and after the patch`);
 }
+
+/**
+ * Puts klpkit's header into the tree (include/linux/klpkit.h) so a patch may include it: it
+ * marks callbacks for `klp build`. Only written when missing or different.
+ */
+export function installKlpkitHeader(tree: string): void {
+  const src = path.join(packageRoot(), "include/linux/klpkit.h");
+  const dst = path.join(tree, "include/linux/klpkit.h");
+  const want = fs.readFileSync(src);
+  if (fs.existsSync(dst) && fs.readFileSync(dst).equals(want)) return;
+  fs.writeFileSync(dst, want);
+}

@@ -14,6 +14,8 @@ export interface KlpObjectSpec {
   /** "vmlinux" or a module name. */
   readonly name: string;
   readonly funcs: readonly KlpFuncSpec[];
+  /** klp_callbacks member (pre_patch, post_patch, …) → global symbol of the function. */
+  readonly callbacks: ReadonlyMap<string, string>;
 }
 
 const cString = (s: string) => JSON.stringify(s);
@@ -29,6 +31,9 @@ export function livepatchSource(patchName: string, objects: readonly KlpObjectSp
     "",
   ];
   for (const o of objects) for (const f of o.funcs) lines.push(`extern void ${f.newSymbol}(void);`);
+  for (const o of objects) {
+    for (const [kind, sym] of o.callbacks) lines.push(`extern ${kind === "pre_patch" ? "int" : "void"} ${sym}(struct klp_object *obj);`);
+  }
   lines.push("");
   for (const o of objects) {
     lines.push(`static struct klp_func funcs_${ident(o.name)}[] = {`);
@@ -36,7 +41,10 @@ export function livepatchSource(patchName: string, objects: readonly KlpObjectSp
     lines.push("\t{ }", "};", "");
   }
   lines.push("static struct klp_object objs[] = {");
-  for (const o of objects) lines.push(`\t{ .name = ${o.name === "vmlinux" ? "NULL" : cString(o.name)}, .funcs = funcs_${ident(o.name)} },`);
+  for (const o of objects) {
+    const cbs = [...o.callbacks].map(([kind, sym]) => `.${kind} = ${sym}`).join(", ");
+    lines.push(`\t{ .name = ${o.name === "vmlinux" ? "NULL" : cString(o.name)}, .funcs = funcs_${ident(o.name)}${cbs ? `, .callbacks = { ${cbs} }` : ""} },`);
+  }
   lines.push("\t{ }", "};", "");
   lines.push(
     "static struct klp_patch patch = {",

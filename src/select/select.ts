@@ -2,6 +2,7 @@
 // parts, new and fresh-copy data) and what it must refuse.
 import type { Comparer } from "../compare/compare.js";
 import type { Correlation } from "../correlate/correlate.js";
+import { badInput } from "../errors.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
 import { isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
@@ -28,6 +29,25 @@ export interface Selection {
   readonly carried: KFunction[];
   /** Changed data objects that are fresh copies (once-flags, __func__ …), never refused. */
   readonly freshDataChanged: string[];
+  /** Functions the patch marked as klp callbacks (KLPKIT_POST_PATCH(fn) … in <linux/klpkit.h>). */
+  readonly callbacks: { readonly kind: string; readonly function: KFunction }[];
+}
+
+const CALLBACK_SECTION = ".klpkit.callbacks.";
+const CALLBACK_KINDS = new Set(["pre_patch", "post_patch", "pre_unpatch", "post_unpatch"]);
+
+/** The callbacks a patched object marks: each marker is a pointer in `.klpkit.callbacks.<kind>`. */
+function markedCallbacks(p: KObject): Selection["callbacks"] {
+  const out: { kind: string; function: KFunction }[] = [];
+  for (const d of p.data) {
+    if (!d.section.name.startsWith(CALLBACK_SECTION)) continue;
+    const kind = d.section.name.slice(CALLBACK_SECTION.length);
+    const ref = d.relocs[0] ? p.referent(d.relocs[0], d.section) : undefined;
+    const fn = ref?.kind === "sym" ? p.byIndex.get(ref.sym.index) : undefined;
+    if (!CALLBACK_KINDS.has(kind) || fn?.kind !== "function") throw badInput(p.path, `callback marker ${d.name} in ${d.section.name} does not name a function for a known callback`);
+    out.push({ kind, function: fn });
+  }
+  return out;
 }
 
 export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer): Selection {
@@ -99,7 +119,7 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
   const removed = o.functions.filter((f) => !corr.o2p.has(f.sym.index) && !coldParentName(f.name)).map((f) => f.name);
   return {
     changed: reported(changed), new: reported(added), removed, lineOnly, refused,
-    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged,
+    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged, callbacks: markedCallbacks(p),
   };
 }
 
