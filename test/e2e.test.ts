@@ -16,6 +16,10 @@ interface E2eCase {
   refused?: string;
   /** A WARNING the patched code fires on purpose (a regex for klp vm-test --expect-warn). */
   expectWarn?: string;
+  /** Build with --replace (a cumulative patch). */
+  replace?: boolean;
+  /** Another case whose livepatch is loaded first (as klpe2e_<this case>_base); this one must supersede it. */
+  before?: string;
   why: string;
 }
 
@@ -33,7 +37,14 @@ for (const { name, patch, spec } of cases) {
   test(`e2e ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT + 2 * VM_TIMEOUT }, () => {
     const modName = `klpe2e_${name.replace(/-/g, "_")}`;
     const ko = path.join(out, `${modName}.ko`);
-    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName], BUILD_TIMEOUT);
+    const earlier: string[] = [];
+    if (spec.before) {
+      const baseName = `klpe2e_${name.replace(/-/g, "_")}_base`;
+      const base = runKlp(["build", "--patch", path.join(dir, `${spec.before}.patch`), "-o", out, "--name", baseName], BUILD_TIMEOUT);
+      assert.equal(base.status, 0, `klp build of the earlier patch: ${base.stderr}`);
+      earlier.push("--preload", path.join(out, `${baseName}.ko`));
+    }
+    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...(spec.replace ? ["--replace"] : [])], BUILD_TIMEOUT);
     const expected = spec.buildExit ?? 0;
     assert.equal(build.status, expected, `klp build exit ${build.status}\n${build.stderr}\n${build.stdout}`);
     if (expected !== 0) {
@@ -47,7 +58,7 @@ for (const { name, patch, spec } of cases) {
     const orders = spec.module ? [["--preload", spec.module], ["--postload", spec.module]] : [[]];
     for (const order of orders) {
       const warn = spec.expectWarn ? ["--expect-warn", spec.expectWarn] : [];
-      const vm = runKlp(["vm-test", ko, ...order, ...warn, "--check", script], VM_TIMEOUT);
+      const vm = runKlp(["vm-test", ko, ...earlier, ...order, ...warn, "--check", script], VM_TIMEOUT);
       assert.equal(vm.status, 0, `klp vm-test ${order.join(" ")} exit ${vm.status}\n${vm.stdout}\n${vm.stderr}`);
     }
   });

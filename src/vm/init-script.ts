@@ -67,7 +67,16 @@ export function initScript(plan: VmPlan): string {
     );
   };
   for (const m of plan.preload) {
-    load(`preload:${m.name}`, m, [`pass preload:${m.name} 'loaded'`]);
+    // A preloaded livepatch (an earlier patch a --replace patch supersedes) must finish its
+    // transition first: the kernel refuses to enable another patch while one is in flight.
+    const lpDir = `/sys/kernel/livepatch/${m.name}`;
+    load(`preload:${m.name}`, m, [
+      `if [ -d ${lpDir} ]; then j=0`,
+      `  while [ "$(cat ${lpDir}/transition)" != 0 ] && [ $j -lt 300 ]; do usleep 100000; j=$((j + 1)); done`,
+      `  [ "$(cat ${lpDir}/transition)" = 0 ] || fail preload:${m.name} 'livepatch transition did not finish'`,
+      `  pass preload:${m.name} 'livepatch loaded and enabled'`,
+      `else pass preload:${m.name} 'loaded'; fi`,
+    ]);
   }
   load("livepatch:load", plan.livepatch, ["pass livepatch:load 'loaded'"]);
   const polls = Math.max(1, Math.round(plan.enableWaitSeconds * 10));
