@@ -23,17 +23,18 @@ interface E2eCase {
   why: string;
 }
 
-const dir = path.join(repoRoot, "test/e2e");
+// test/e2e: one case per klpkit feature; test/fixes: fixes written the way stable fixes are.
+const dirs = ["test/e2e", "test/fixes"].map((d) => path.join(repoRoot, d)).filter((d) => fs.existsSync(d));
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "klp-e2e-"));
-const cases = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => {
+const cases = dirs.flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => {
   const name = f.slice(0, -5);
-  return { name, patch: path.join(dir, `${name}.patch`), spec: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase };
-});
+  return { name, dir, patch: path.join(dir, `${name}.patch`), spec: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase };
+}));
 
 const BUILD_TIMEOUT = 600_000;
 const VM_TIMEOUT = 300_000;
 
-for (const { name, patch, spec } of cases) {
+for (const { name, dir, patch, spec } of cases) {
   test(`e2e ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT + 2 * VM_TIMEOUT }, () => {
     const modName = `klpe2e_${name.replace(/-/g, "_")}`;
     const ko = path.join(out, `${modName}.ko`);
