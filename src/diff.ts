@@ -29,6 +29,7 @@ export interface DiffResult {
   /** Functions of the patched object the output carries, including .cold parts. */
   readonly carried: readonly string[];
   readonly freshDataChanged: readonly string[];
+  readonly ignored: readonly string[];
   readonly output: string | null;
   readonly exitCode: number;
 }
@@ -66,7 +67,7 @@ export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions
   return {
     orig: origPath, patched: patchedPath, sourceFile: p.sourceFile, arch: p.arch.name,
     changed: sel.changed, new: sel.new, removed: sel.removed, lineOnly: sel.lineOnly, refused: sel.refused,
-    carried: sel.carried.map((f) => f.name), freshDataChanged: sel.freshDataChanged, output, exitCode,
+    carried: sel.carried.map((f) => f.name), freshDataChanged: sel.freshDataChanged, ignored: sel.ignored, output, exitCode,
   };
 }
 

@@ -2,7 +2,7 @@
 // parts, new and fresh-copy data) and what it must refuse.
 import type { Comparer } from "../compare/compare.js";
 import type { Correlation } from "../correlate/correlate.js";
-import { badInput } from "../errors.js";
+import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
 import { isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
@@ -30,24 +30,9 @@ export interface Selection {
   /** Changed data objects that are fresh copies (once-flags, __func__ …), never refused. */
   readonly freshDataChanged: string[];
   /** Functions the patch marked as klp callbacks (KLPKIT_POST_PATCH(fn) … in <linux/klpkit.h>). */
-  readonly callbacks: { readonly kind: string; readonly function: KFunction }[];
-}
-
-const CALLBACK_SECTION = ".klpkit.callbacks.";
-const CALLBACK_KINDS = new Set(["pre_patch", "post_patch", "pre_unpatch", "post_unpatch"]);
-
-/** The callbacks a patched object marks: each marker is a pointer in `.klpkit.callbacks.<kind>`. */
-function markedCallbacks(p: KObject): Selection["callbacks"] {
-  const out: { kind: string; function: KFunction }[] = [];
-  for (const d of p.data) {
-    if (!d.section.name.startsWith(CALLBACK_SECTION)) continue;
-    const kind = d.section.name.slice(CALLBACK_SECTION.length);
-    const ref = d.relocs[0] ? p.referent(d.relocs[0], d.section) : undefined;
-    const fn = ref?.kind === "sym" ? p.byIndex.get(ref.sym.index) : undefined;
-    if (!CALLBACK_KINDS.has(kind) || fn?.kind !== "function") throw badInput(p.path, `callback marker ${d.name} in ${d.section.name} does not name a function for a known callback`);
-    out.push({ kind, function: fn });
-  }
-  return out;
+  readonly callbacks: Markers["callbacks"];
+  /** Changed or new functions left out on purpose (KLPKIT_IGNORE_FUNCTION/SECTION). */
+  readonly ignored: string[];
 }
 
 export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer): Selection {
@@ -56,17 +41,27 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
   const lineOnly: string[] = [];
   const refused: Refusal[] = [];
   const byName = new Map(p.functions.map((f) => [f.name, f] as const));
+  const markers = readMarkers(p);
+  const ignored: string[] = [];
+  // A .cold part follows its parent; a section marker covers everything in the section.
+  const isIgnored = (f: KFunction) => markers.ignoredSections.has(f.section.name)
+    || markers.ignoredFunctions.has(coldParentName(f.name) ?? f.name);
 
   for (const f of p.functions) {
     const oi = corr.p2o.get(f.sym.index);
     const of = oi === undefined ? undefined : o.byIndex.get(oi);
     if (!of || of.kind !== "function") {
-      added.set(f, { name: f.name, section: f.section.name, reason: "new function" });
+      if (isIgnored(f)) ignored.push(f.name);
+      else added.set(f, { name: f.name, section: f.section.name, reason: "new function" });
       continue;
     }
     const v = cmp.compareFunction(of, f);
     if (v.same) {
       if (v.lineOnly) lineOnly.push(f.name);
+      continue;
+    }
+    if (isIgnored(f)) {
+      ignored.push(f.name);
       continue;
     }
     changed.set(f, { name: f.name, ...(of.name !== f.name ? { origName: of.name } : {}), section: f.section.name, reason: v.reason });
@@ -100,7 +95,7 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
   for (const d of p.data) {
     const oi = corr.p2o.get(d.sym.index);
     const od = oi === undefined ? undefined : o.byIndex.get(oi);
-    if (!od || od.kind !== "data") continue;
+    if (!od || od.kind !== "data" || isMarker(d) || markers.ignoredSections.has(d.section.name)) continue;
     const v = cmp.compareData(od, d);
     if (v.same) continue;
     if (d.freshCopy) { freshDataChanged.push(d.name); continue; }
@@ -119,7 +114,7 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
   const removed = o.functions.filter((f) => !corr.o2p.has(f.sym.index) && !coldParentName(f.name)).map((f) => f.name);
   return {
     changed: reported(changed), new: reported(added), removed, lineOnly, refused,
-    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged, callbacks: markedCallbacks(p),
+    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged, callbacks: markers.callbacks, ignored,
   };
 }
 
@@ -127,6 +122,10 @@ function dataRefusal(od: KData, d: KData, reason: string): Refusal {
   if (od.sym.size !== d.sym.size) {
     return { symbol: d.name, reason: `data object changed size (${reason}): a struct layout or array size changed, and the running kernel's instance cannot grow`,
       hint: "keep the layout; attach new fields with a shadow variable (klp_shadow_alloc)" };
+  }
+  if (d.section.name === ".data..ro_after_init") {
+    return { symbol: d.name, reason: `changed __ro_after_init data (${reason}): it was set during boot and is read-only now`,
+      hint: "leave it alone; keep the new value in a shadow variable or new data used by the patched code" };
   }
   if (isInitOrExitSection(d.section.name)) {
     return { symbol: d.name, reason: `changed __initdata (${reason}): it was used at boot and freed`, hint: "leave __init data alone" };

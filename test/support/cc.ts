@@ -25,7 +25,7 @@ const COMMON: readonly string[] = [
   // vectorises plain loops with SSE (seen in the init-changed fixture), which no kernel object has.
   "-mno-sse", "-mno-mmx", "-mno-sse2", "-mno-3dnow", "-mno-avx",
   "-nostdinc", "-ffreestanding",
-  "-I", fixtureInclude,
+  "-I", fixtureInclude, "-I", path.join(repoRoot, "include"),
   "-Wall",
 ];
 
