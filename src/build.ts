@@ -13,7 +13,7 @@ import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
 import { buildObjectPair, installKlpkitHeader, prepareTree } from "./kbuild/tree.js";
 import { convertToLivepatch, type KlpSymbol } from "./klp/convert.js";
 import { emitObject } from "./klp/emit.js";
-import { keysThroughTrampolines } from "./klp/static-calls.js";
+import { foreignKeys, keysThroughTrampolines } from "./klp/static-calls.js";
 import { moduleSymbols, parseKallsyms, parseModuleSymvers, type SymbolTable } from "./klp/kernel-symbols.js";
 import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/livepatch-source.js";
 import { functionSympos, resolveExtern, type KernelView, type TargetObject } from "./klp/resolve.js";
@@ -135,6 +135,11 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
       const target: TargetObject = { name: klpObjectName(treeDir, obj), sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
       const em = emitObject(a.o, a.p, a.corr, a.sel);
       for (const key of keysThroughTrampolines(em.object, k.exports)) em.externs.delete(key);
+      const foreign = foreignKeys(em.object, k.exports, target.name);
+      if (foreign.length) {
+        throw new KlpError(ExitCode.refused, `${obj}: the patched code uses static keys or static calls of other modules`, opts.patch,
+          foreign.map((f) => `${f.key} (${f.table}) is defined in module ${f.module}: hint: test it through a function of ${f.module} instead of the key, or patch ${f.module}'s own code`));
+      }
       const klpRefs: string[] = [];
       for (const ext of em.externs.values()) {
         const r = resolveExtern(ext, target, k);

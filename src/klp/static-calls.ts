@@ -38,3 +38,28 @@ export function keysThroughTrampolines(obj: OutObject, exports: ReadonlyMap<stri
   obj.symbols = obj.symbols.filter((s) => !unused.includes(s.name) || s.section !== undefined);
   return unused;
 }
+
+/** Tables whose entries name a static key or static call key (`__jump_table` key, `.static_call_sites` key). */
+const KEY_FIELDS: ReadonlyMap<string, { size: number; field: number }> = new Map([
+  ["__jump_table", { size: 16, field: 8 }],
+  [".static_call_sites", { size: SITE_SIZE, field: KEY_FIELD }],
+]);
+
+/**
+ * Keys the carried code uses that another module defines. Linking against them would make the
+ * livepatch depend on (and force-load) that module, and its jump entries would have to wait for
+ * it; the livepatch core has no way to order that, so such patches are refused.
+ */
+export function foreignKeys(obj: OutObject, exports: ReadonlyMap<string, Export>, patchedObject: string): { key: string; module: string; table: string }[] {
+  const out: { key: string; module: string; table: string }[] = [];
+  for (const sec of obj.sections) {
+    const t = sec.relocs ? KEY_FIELDS.get(sec.relocs.target.name) : undefined;
+    if (!t || !sec.relocs) continue;
+    for (const r of sec.relocs.entries) {
+      if (r.offset % t.size !== t.field || !r.symbol || r.symbol.section) continue;
+      const exp = exports.get(r.symbol.name);
+      if (exp && exp.module !== "vmlinux" && exp.module !== patchedObject) out.push({ key: r.symbol.name, module: exp.module, table: sec.relocs.target.name });
+    }
+  }
+  return out;
+}
