@@ -12,6 +12,8 @@ import { repoRoot, runKlp } from "./support/klp.js";
 interface E2eCase {
   check?: string;
   module?: string;
+  /** Other modules the check needs, loaded before the livepatch in every boot (e.g. loop for a vfat image). */
+  needs?: string[];
   buildExit?: number;
   refused?: string;
   /** A WARNING the patched code fires on purpose (a regex for klp vm-test --expect-warn). */
@@ -38,7 +40,7 @@ for (const { name, dir, patch, spec } of cases) {
   test(`e2e ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT + 2 * VM_TIMEOUT }, () => {
     const modName = `klpe2e_${name.replace(/-/g, "_")}`;
     const ko = path.join(out, `${modName}.ko`);
-    const earlier: string[] = [];
+    const earlier: string[] = (spec.needs ?? []).flatMap((m) => ["--preload", m]);
     if (spec.before) {
       const baseName = `klpe2e_${name.replace(/-/g, "_")}_base`;
       const base = runKlp(["build", "--patch", path.join(dir, `${spec.before}.patch`), "-o", out, "--name", baseName], BUILD_TIMEOUT);

@@ -33,16 +33,32 @@ export class ConfiguredObjects {
     return v;
   }
 
-  /** True when the configuration builds `object` (e.g. fs/proc/task_mmu.o), into vmlinux or a module. */
+  /**
+   * True when the configuration builds `object` (e.g. fs/proc/task_mmu.o), into vmlinux or a
+   * module. The Makefile that lists it may sit higher up: arch/x86/kvm/Makefile lists
+   * vmx/vmx.o for kvm-intel.ko, and arch/x86/kvm/vmx/ has no Makefile of its own.
+   */
   builds(object: string): boolean {
-    const dir = path.dirname(object);
-    const own = this.listing(dir);
-    if (!own?.objs.has(path.basename(object))) return false;
-    // Every directory on the way down must be visited: fs/ lists proc/ only with CONFIG_PROC_FS.
-    const parts = dir.split("/");
+    const parts = path.dirname(object).split("/");
+    for (let depth = parts.length; depth >= 1; depth--) {
+      const dir = parts.slice(0, depth).join("/");
+      const own = this.listing(dir);
+      if (!own) continue;
+      if (!own.objs.has(path.relative(dir, object))) return false;
+      return this.visited(parts.slice(0, depth));
+    }
+    return false;
+  }
+
+  /**
+   * Every directory on the way down must be visited: fs/ lists proc/ only with CONFIG_PROC_FS.
+   * A directory without a kbuild Makefile (arch/) is passed: the top-level Makefile visits
+   * arch/x86/ itself.
+   */
+  private visited(parts: readonly string[]): boolean {
     for (let i = 1; i < parts.length; i++) {
       const parent = this.listing(parts.slice(0, i).join("/"));
-      if (!parent?.dirs.has(parts[i]!)) return false;
+      if (parent && !parent.dirs.has(parts[i]!)) return false;
     }
     return true;
   }
