@@ -20,6 +20,8 @@ interface Expectation {
   refused: string[];
   /** Checked only when given. */
   removed?: string[];
+  /** Changed functions and data left out on purpose with KLPKIT_IGNORE_*; checked only when given. */
+  ignored?: string[];
   /**
    * Exit 0 only: the data OBJECTs OUT.o defines (new data and fresh copies of once-flags,
    * `__func__` etc.); existing data must stay a reference to the running kernel's. Default [].
@@ -50,9 +52,10 @@ function loadCases(): { name: string; dir: string; spec: CaseSpec }[] {
 }
 
 function expectationFor(spec: CaseSpec, cc: Compiler): Expectation {
-  const { exit, changed, new: added, refused, removed, outputData, outputRefs } = { ...spec, ...(spec[cc] ?? {}) };
+  const { exit, changed, new: added, refused, removed, ignored, outputData, outputRefs } = { ...spec, ...(spec[cc] ?? {}) };
   const want: Expectation = { exit, changed, new: added, refused };
   if (removed !== undefined) want.removed = removed;
+  if (ignored !== undefined) want.ignored = ignored;
   if (outputData !== undefined) want.outputData = outputData;
   if (outputRefs !== undefined) want.outputRefs = outputRefs;
   return want;
@@ -187,6 +190,9 @@ for (const { name, dir, spec } of cases) {
         assert.deepEqual(sorted(json.new), sorted(want.new), `new${explain(r)}`);
         assert.deepEqual(sorted([...new Set(json.refused.map((x) => x.symbol))]), sorted(want.refused), `refused${explain(r)}`);
         for (const x of json.refused) assert.ok(x.reason && x.reason.length > 0, `refusal of ${x.symbol} has no reason`);
+        if (want.ignored !== undefined) {
+          assert.deepEqual(sorted((json["ignored"] as string[] | undefined) ?? []), sorted(want.ignored), `ignored${explain(r)}`);
+        }
         if (want.removed !== undefined) {
           assert.ok(Array.isArray(json["removed"]), `no "removed" list${explain(r)}`);
           assert.deepEqual(sorted(json["removed"] as string[]), sorted(want.removed), `removed${explain(r)}`);

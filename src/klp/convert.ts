@@ -20,10 +20,15 @@ export interface KlpSymbol {
 
 /**
  * Tables the module loader reads while loading the livepatch (jump labels, alternatives,
- * paravirt, static calls, the exception table): their relocations are needed then, but klp
- * relocations are applied only after the module is loaded, so they may not depend on one.
+ * paravirt, static calls, the exception table). Klp relocations against vmlinux are applied
+ * while the livepatch loads, before these tables are read (kernel/module/main.c:
+ * apply_relocations → klp_apply_section_relocs(..., NULL), since v5.8), so a carried
+ * `trace_task_rename()` may name the unexported `__tracepoint_task_rename` key through one.
+ * Those against a module are applied only when that module is patched (klp_init_object_loaded),
+ * after the tables were read: a table entry may not depend on one.
  */
 const LOAD_TIME_TABLES = new Set(["__jump_table", ".altinstructions", ".altinstr_replacement", ".parainstructions", ".static_call_sites", "__ex_table"]);
+const EARLY_OBJECT = "vmlinux";
 
 export const klpSymbolName = (s: KlpSymbol) => `.klp.sym.${s.object}.${s.name},${s.sympos}`;
 
@@ -32,9 +37,11 @@ export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap
   const f = ElfFile.parse(koPath, ko);
   const model = toModel(f);
   const klpObject = new Map<object, string>();
+  const klpNames = new Map<object, string>();
   for (const s of model.symbols) {
     const k = s.section || s.shndx !== C.SHN_UNDEF ? undefined : plan.get(s.name);
     if (!k) continue;
+    klpNames.set(s, s.name);
     s.name = klpSymbolName(k);
     s.shndx = SHN_LIVEPATCH;
     s.bind = C.STB_GLOBAL;
@@ -49,8 +56,10 @@ export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap
     for (const r of sec.relocs.entries) {
       const obj = r.symbol ? klpObject.get(r.symbol) : undefined;
       if (obj === undefined) { keep.push(r); continue; }
-      if (LOAD_TIME_TABLES.has(target.name)) {
-        throw new KlpError(ExitCode.refused, `${target.name} entry refers to ${r.symbol!.name}, which only a klp relocation can reach; the module loader needs it before klp relocations are applied (a static key, static call or alternative that is not exported)`, koPath);
+      if (LOAD_TIME_TABLES.has(target.name) && obj !== EARLY_OBJECT) {
+        const name = klpNames.get(r.symbol!) ?? r.symbol!.name;
+        throw new KlpError(ExitCode.refused, `${target.name} entry refers to ${name} of module ${obj}: only a klp relocation reaches it, and the kernel applies that when ${obj} is patched, after it read the livepatch's ${target.name}`, koPath,
+          [`hint: patched code cannot branch on a static key, tracepoint or static call of ${obj}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`]);
       }
       const list = moved.get(obj) ?? [];
       list.push(r);

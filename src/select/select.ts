@@ -95,9 +95,10 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
   for (const d of p.data) {
     const oi = corr.p2o.get(d.sym.index);
     const od = oi === undefined ? undefined : o.byIndex.get(oi);
-    if (!od || od.kind !== "data" || isMarker(d) || markers.ignoredSections.has(d.section.name)) continue;
+    if (!od || od.kind !== "data" || isMarker(d)) continue;
     const v = cmp.compareData(od, d);
     if (v.same) continue;
+    if (markers.ignoredSections.has(d.section.name)) { ignored.push(d.name); continue; }
     if (d.freshCopy) { freshDataChanged.push(d.name); continue; }
     refused.push(dataRefusal(od, d, v.reason));
   }
