@@ -33,6 +33,17 @@ const cases = dirs.flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith
   return { name, dir, patch: path.join(dir, `${name}.patch`), spec: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase };
 }));
 
+test("test/fixes: at least 15 fixes across kernel/, mm/, fs/, net/, security/ and two modules", () => {
+  const fixes = cases.filter((c) => c.dir.endsWith(path.join("test", "fixes")));
+  const files = fixes.map((c) => /^\+\+\+ b\/(\S+)/m.exec(fs.readFileSync(c.patch, "utf8"))?.[1] ?? "");
+  assert.ok(fixes.length >= 15, `${fixes.length} fixes`);
+  for (const top of ["kernel/", "mm/", "fs/", "net/", "security/"]) {
+    assert.ok(files.some((f) => f.startsWith(top)), `no fix in ${top}`);
+  }
+  const modules = new Set(fixes.map((c) => c.spec.module).filter(Boolean));
+  assert.ok(modules.size >= 2, `fixes in modules: ${[...modules].join(", ")}`);
+});
+
 const BUILD_TIMEOUT = 600_000;
 const VM_TIMEOUT = 300_000;
 
