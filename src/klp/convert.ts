@@ -3,7 +3,7 @@
 // SHF_RELA_LIVEPATCH, so this runs on the final .ko, as kpatch and upstream klp-build do
 // (Documentation/livepatch/module-elf-format.rst, sections 3 and 4).
 import * as C from "../elf/constants.js";
-import type { OutReloc, OutSection } from "../elf/model.js";
+import type { OutObject, OutReloc, OutSection } from "../elf/model.js";
 import { ElfFile } from "../elf/reader.js";
 import { toModel } from "../elf/to-model.js";
 import { writeElf } from "../elf/writer.js";
@@ -29,6 +29,22 @@ export interface KlpSymbol {
  */
 const LOAD_TIME_TABLES = new Set(["__jump_table", ".altinstructions", ".altinstr_replacement", ".parainstructions", ".static_call_sites", "__ex_table"]);
 const EARLY_OBJECT = "vmlinux";
+
+/** References from load-time tables of `obj` that would become klp relocations against a module (see LOAD_TIME_TABLES). */
+export function lateTableReferences(obj: OutObject, plan: ReadonlyMap<string, KlpSymbol>): { symbol: string; module: string; table: string }[] {
+  const out: { symbol: string; module: string; table: string }[] = [];
+  for (const sec of obj.sections) {
+    if (!sec.relocs || !LOAD_TIME_TABLES.has(sec.relocs.target.name)) continue;
+    for (const r of sec.relocs.entries) {
+      const k = r.symbol && !r.symbol.section ? plan.get(r.symbol.name) : undefined;
+      if (k && k.object !== EARLY_OBJECT) out.push({ symbol: r.symbol!.name, module: k.object, table: sec.relocs.target.name });
+    }
+  }
+  return out;
+}
+
+export const lateTableHint = (module: string) =>
+  `hint: patched code cannot branch on a static key, tracepoint or static call of ${module}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`;
 
 export const klpSymbolName = (s: KlpSymbol) => `.klp.sym.${s.object}.${s.name},${s.sympos}`;
 
@@ -59,7 +75,7 @@ export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap
       if (LOAD_TIME_TABLES.has(target.name) && obj !== EARLY_OBJECT) {
         const name = klpNames.get(r.symbol!) ?? r.symbol!.name;
         throw new KlpError(ExitCode.refused, `${target.name} entry refers to ${name} of module ${obj}: only a klp relocation reaches it, and the kernel applies that when ${obj} is patched, after it read the livepatch's ${target.name}`, koPath,
-          [`hint: patched code cannot branch on a static key, tracepoint or static call of ${obj}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`]);
+          [lateTableHint(obj)]);
       }
       const list = moved.get(obj) ?? [];
       list.push(r);
