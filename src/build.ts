@@ -11,7 +11,7 @@ import { buildModule } from "./kbuild/module.js";
 import { klpObjectName } from "./kbuild/object-info.js";
 import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
 import { buildObjectPair, installKlpkitHeader, prepareTree } from "./kbuild/tree.js";
-import { convertToLivepatch, lateTableHint, lateTableReferences, type KlpSymbol } from "./klp/convert.js";
+import { convertToLivepatch, lateTableReferences, lateTableRefusal, type KlpSymbol } from "./klp/convert.js";
 import { emitObject } from "./klp/emit.js";
 import { foreignKeys, keysThroughTrampolines } from "./klp/static-calls.js";
 import { moduleSymbols, parseKallsyms, parseModuleSymvers, type SymbolTable } from "./klp/kernel-symbols.js";
@@ -152,10 +152,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
         klpRefs.push(`${r.object}:${r.name},${r.sympos}`);
       }
       const late = lateTableReferences(em.object, plan);
-      if (late.length) {
-        throw new KlpError(ExitCode.refused, `${obj}: the patched code's ${late[0]!.table} needs klp relocations against module ${late[0]!.module}, which the kernel applies only when that module is patched, after it read the livepatch's tables`, opts.patch,
-          [...late.map((l) => `${l.symbol} (${l.table}) of module ${l.module}`), lateTableHint(late[0]!.module)]);
-      }
+      if (late.length) throw lateTableRefusal(late, opts.patch, `${obj}: `);
       const funcs = specs.get(target.name) ?? [];
       for (const c of a.sel.changed) {
         const sym = em.functions.get(c.name)!;

@@ -30,21 +30,33 @@ export interface KlpSymbol {
 const LOAD_TIME_TABLES = new Set(["__jump_table", ".altinstructions", ".altinstr_replacement", ".parainstructions", ".static_call_sites", "__ex_table"]);
 const EARLY_OBJECT = "vmlinux";
 
+/** A reference from a load-time table that would become a klp relocation against a module. */
+export interface LateTableReference {
+  readonly symbol: string;
+  readonly module: string;
+  readonly table: string;
+}
+
 /** References from load-time tables of `obj` that would become klp relocations against a module (see LOAD_TIME_TABLES). */
-export function lateTableReferences(obj: OutObject, plan: ReadonlyMap<string, KlpSymbol>): { symbol: string; module: string; table: string }[] {
-  const out: { symbol: string; module: string; table: string }[] = [];
+export function lateTableReferences(obj: OutObject, plan: ReadonlyMap<string, KlpSymbol>): LateTableReference[] {
+  const out: LateTableReference[] = [];
   for (const sec of obj.sections) {
     if (!sec.relocs || !LOAD_TIME_TABLES.has(sec.relocs.target.name)) continue;
     for (const r of sec.relocs.entries) {
-      const k = r.symbol && !r.symbol.section ? plan.get(r.symbol.name) : undefined;
+      const k = r.symbol && !r.symbol.section && r.symbol.shndx === C.SHN_UNDEF ? plan.get(r.symbol.name) : undefined;
       if (k && k.object !== EARLY_OBJECT) out.push({ symbol: r.symbol!.name, module: k.object, table: sec.relocs.target.name });
     }
   }
   return out;
 }
 
-export const lateTableHint = (module: string) =>
-  `hint: patched code cannot branch on a static key, tracepoint or static call of ${module}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`;
+/** The refusal for `late` (not empty), about `file`; `what` says which object, if the file does not. */
+export function lateTableRefusal(late: readonly LateTableReference[], file: string, what = ""): KlpError {
+  const { table, module } = late[0]!;
+  return new KlpError(ExitCode.refused, `${what}the patched code's ${table} needs klp relocations against module ${module}, which the kernel applies only when that module is patched, after it read the livepatch's tables`, file,
+    [...late.map((l) => `${l.symbol} (${l.table}) of module ${l.module}`),
+      `hint: patched code cannot branch on a static key, tracepoint or static call of ${module}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`]);
+}
 
 export const klpSymbolName = (s: KlpSymbol) => `.klp.sym.${s.object}.${s.name},${s.sympos}`;
 
@@ -52,12 +64,12 @@ export const klpSymbolName = (s: KlpSymbol) => `.klp.sym.${s.object}.${s.name},$
 export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap<string, KlpSymbol>): Buffer {
   const f = ElfFile.parse(koPath, ko);
   const model = toModel(f);
+  const late = lateTableReferences(model, plan);
+  if (late.length) throw lateTableRefusal(late, koPath);
   const klpObject = new Map<object, string>();
-  const klpNames = new Map<object, string>();
   for (const s of model.symbols) {
     const k = s.section || s.shndx !== C.SHN_UNDEF ? undefined : plan.get(s.name);
     if (!k) continue;
-    klpNames.set(s, s.name);
     s.name = klpSymbolName(k);
     s.shndx = SHN_LIVEPATCH;
     s.bind = C.STB_GLOBAL;
@@ -72,11 +84,6 @@ export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap
     for (const r of sec.relocs.entries) {
       const obj = r.symbol ? klpObject.get(r.symbol) : undefined;
       if (obj === undefined) { keep.push(r); continue; }
-      if (LOAD_TIME_TABLES.has(target.name) && obj !== EARLY_OBJECT) {
-        const name = klpNames.get(r.symbol!) ?? r.symbol!.name;
-        throw new KlpError(ExitCode.refused, `${target.name} entry refers to ${name} of module ${obj}: only a klp relocation reaches it, and the kernel applies that when ${obj} is patched, after it read the livepatch's ${target.name}`, koPath,
-          [lateTableHint(obj)]);
-      }
       const list = moved.get(obj) ?? [];
       list.push(r);
       moved.set(obj, list);
