@@ -1,16 +1,17 @@
 // `klp build --patch FIX.patch [--kernel V] [--source DIR] [-o DIR] [--name N] [--replace] [--json]`
 import { runBuild } from "../build.js";
 import { badInput } from "../errors.js";
+import { DEFAULT_KERNEL } from "../kernel-release.js";
 import { parseCommand } from "./args.js";
 
-export const buildHelp = `usage: klp build --patch FIX.patch [--kernel 6.1.0-56-amd64] [--source DIR] [-o DIR] [--name N] [--replace] [--json]
+export const buildHelp = `usage: klp build --patch FIX.patch [--kernel ${DEFAULT_KERNEL}] [--source DIR] [-o DIR] [--name N] [--replace] [--json]
 
 Build a livepatch module for the running Debian kernel from a source patch: compile the
 objects the patch touches before and after it, diff them, resolve symbols against the target
 kernel, and link DIR/<name>.ko with the kernel's kbuild.
 
   --patch FILE    the fix, a -p1 unified diff against the kernel source
-  --kernel V      target kernel release (default: 6.1.0-56-amd64)
+  --kernel V      target kernel release (default: ${DEFAULT_KERNEL})
   --source DIR    a prepared kernel tree to build in (default: klpkit's cached Debian tree)
   -o, --output D  where to write <name>.ko (default: .)
   --name N        livepatch module name (default: livepatch_<patch file name>)
@@ -21,7 +22,7 @@ exit: 0 module written, 1 refused as unsafe or unresolvable, 2 bad input, 3 noth
 export function buildCommand(argv: string[]): number {
   const { values } = parseCommand("build", argv, {
     patch: { type: "string" },
-    kernel: { type: "string", default: "6.1.0-56-amd64" },
+    kernel: { type: "string", default: DEFAULT_KERNEL },
     source: { type: "string" },
     output: { type: "string", short: "o", default: "." },
     name: { type: "string" },

@@ -1,7 +1,8 @@
 // `klp vm-test MODULE.ko [--kernel V] [--preload MOD ...] [--postload MOD ...] [--check SCRIPT] [--timeout S] [--expect-warn REGEX] [--json]`
 import { badInput } from "../errors.js";
 import { vmTestText } from "../vm/report.js";
-import { DEFAULT_KERNEL, DEFAULT_TIMEOUT_SECONDS, runVmTest } from "../vm/run.js";
+import { DEFAULT_KERNEL } from "../kernel-release.js";
+import { DEFAULT_TIMEOUT_SECONDS, runVmTest } from "../vm/run.js";
 import { parseCommand } from "./args.js";
 
 export const vmTestHelp = `usage: klp vm-test MODULE.ko [--kernel ${DEFAULT_KERNEL}] [--preload MOD ...] [--postload MOD ...]

@@ -12,7 +12,6 @@ import { moduleBytes, readModuleIndex, resolveLoadOrder, type LoadModule } from 
 import { kernelImage, type KernelImage } from "./kernel-image.js";
 import { CONSOLE_MAX, kvmFailed, kvmUsable, runQemu, type Accel, type QemuRun } from "./qemu.js";
 
-export const DEFAULT_KERNEL = "6.1.0-56-amd64";
 export const DEFAULT_TIMEOUT_SECONDS = 120;
 
 export interface VmTestOptions {
