@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { diffJson, repoRoot, runKlp } from "./support/klp.js";
+import * as E from "./support/elf64.js";
 import { buildPair, kernelTree } from "./support/kernel.js";
 
 interface Expectation {
@@ -90,10 +91,7 @@ const SPECIAL_ENTRY_SIZES: Record<string, number> = {
 const ENTRY_SIZES_BY_CONTENT: Record<string, number> = { "__dyndbg": 56 };
 
 function sectionSize(file: string, section: string): number {
-  const line = run("readelf", ["-SW", file]).stdout.split("\n").find((l) => l.includes(` ${section} `));
-  if (!line) return 0;
-  const f = line.replace(/^.*\]\s*/, "").trim().split(/\s+/);
-  return parseInt(f[4]!, 16);
+  return E.sections(fs.readFileSync(file)).find((s) => s.name === section)?.size ?? 0;
 }
 
 /** Per special section, how many entries point into one of `owners` (or into anything, if null). */
