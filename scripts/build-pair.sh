@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds kernel objects of the cached tree (scripts/kernel-tree.sh) before and after a patch.
+# Builds kernel objects of a prepared tree (scripts/kernel-tree.sh, or a user's tree) before and
+# after a patch.
 #
 #   build-pair.sh PATCH OUTDIR OBJ...
 #
@@ -7,7 +8,10 @@
 #   OUTDIR  receives OUTDIR/orig/OBJ and OUTDIR/patched/OBJ
 #   OBJ     object paths relative to the tree, e.g. fs/proc/cmdline.o or fs/nfs/inode.o
 #
-# Each state is built with one `make -j2 KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
+#   KLP_TREE       the prepared tree (configured, `make modules_prepare` done)
+#   KLP_MAKE_VARS  make variables of the target kernel, e.g. "CC=gcc-12 KERNELRELEASE=6.1.0-56-amd64"
+#
+# Each state is built with one `make -j2 $KLP_MAKE_VARS KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
 # (kbuild compiles objects of modules with -DMODULE by itself). The objects are deleted before
 # each make, so both builds really compile. The patch is always reverted (trap), even on
 # failure; a run killed outright leaves it recorded in the tree, and the next run reverts it.
@@ -19,7 +23,6 @@ log() { printf 'build-pair: %s\n' "$*" >&2; }
 die() { printf 'build-pair: error: %s\n' "$1" >&2; exit "${2:-1}"; }
 
 (($# >= 3)) || die "usage: build-pair.sh PATCH|- OUTDIR OBJ..." 2
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 patch_arg="$1"; outdir_arg="$2"; shift 2
 objs=("$@")
 
@@ -45,23 +48,20 @@ mkdir -p "$outdir_arg"
 outdir="$(cd "$outdir_arg" && pwd)"
 pair_stamp="$outdir/.klpkit-pair"
 
-# KLP_TREE names a tree of the user's (klp build --source); it must be configured and prepared.
-if [ -n "${KLP_TREE:-}" ]; then
-  [ -d "$KLP_TREE" ] || die "kernel tree not found: $KLP_TREE" 2
-  tree="$(cd "$KLP_TREE" && pwd)"
-  [ -f "$tree/.config" ] && [ -f "$tree/include/generated/autoconf.h" ] \
-    || die "kernel tree $tree is not prepared (.config and 'make modules_prepare' needed)" 2
-  ready="$tree/.config"
-else
-  tree="$(bash "$here/kernel-tree.sh" | tail -n 1)"
-  [ -d "$tree" ] && [ -f "$tree/.klpkit-ready" ] || die "kernel tree not ready: '$tree'"
-  ready="$tree/.klpkit-ready"
-fi
+[ -n "${KLP_TREE:-}" ] || die "KLP_TREE names the prepared kernel tree" 2
+[ -d "$KLP_TREE" ] || die "kernel tree not found: $KLP_TREE" 2
+tree="$(cd "$KLP_TREE" && pwd)"
+[ -f "$tree/.config" ] && [ -f "$tree/include/generated/autoconf.h" ] \
+  || die "kernel tree $tree is not prepared (.config and 'make modules_prepare' needed)" 2
+# klpkit's own trees carry the stamp of their inputs; a user's tree is known by its .config.
+ready="$tree/.klpkit-ready"
+[ -f "$ready" ] || ready="$tree/.config"
+read -r -a MAKE_VARS <<< "${KLP_MAKE_VARS:-}"
 lock="$(dirname "$tree")/$(basename "$tree").lock"
 
 want_stamp() {
-  printf 'patch=%s\nkcflags=%s\ntree=%s %s\nobjs=%s\n' "$patch_sum" "$KCFLAGS_PAIR" \
-    "$tree" "$(sha256sum < "$ready" | cut -d' ' -f1)" "${objs[*]}"
+  printf 'patch=%s\nkcflags=%s\nmake=%s\ntree=%s %s\nobjs=%s\n' "$patch_sum" "$KCFLAGS_PAIR" \
+    "${MAKE_VARS[*]}" "$tree" "$(sha256sum < "$ready" | cut -d' ' -f1)" "${objs[*]}"
 }
 
 pair_complete() {
@@ -124,7 +124,9 @@ build() { # state
   for o in "${objs[@]}"; do rm -f "$o"; done
   log "make ${objs[*]} ($state)"
   local t0=$SECONDS
-  make -j2 KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >&2 || die "make failed for the $state build"
+  # A compile error is the patch's (or the tree's) problem, not a refusal: exit 2 with the
+  # compiler's own messages, which make printed to stderr above.
+  make -j2 "${MAKE_VARS[@]}" KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >&2 || die "make failed for the $state build (the compiler's messages are above)" 2
   for o in "${objs[@]}"; do
     [ -f "$o" ] || die "make did not produce $o ($state)"
     mkdir -p "$outdir/$state/$(dirname "$o")"

@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 
 KVER="${KLP_KERNEL:-6.1.0-56-amd64}"
 # Debian packages: compilers for fixtures (gcc-12 is the kernel's own; clang-14 for Clang
-# fixtures), binutils as the reference reader, the target kernel's source/headers/image,
-# kbuild's own needs, and the VM (qemu, busybox, cpio).
+# fixtures), binutils as the reference reader, the default target kernel's headers and image
+# (its exact source, and any other kernel's packages, klp fetches into its cache itself with
+# apt-get download), kbuild's own needs, and the VM (qemu, busybox, cpio).
 PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 xz-utils
-      "linux-source-6.1" "linux-headers-$KVER" "linux-image-$KVER"
+      "linux-headers-$KVER" "linux-image-$KVER"
       bc bison flex libelf-dev libssl-dev dwarves kmod
       qemu-system-x86 busybox-static cpio)
 

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/kernel-tree.sh >/dev/null
+# The default target kernel's exact source, fetched and prepared once (klp build does the same).
+node dist/klp.cjs target --prepare >/dev/null
 node --test --test-concurrency=2 dist/test/*.test.js

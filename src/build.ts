@@ -1,30 +1,31 @@
-// `klp build`: source patch → objects before/after (kbuild) → diff → klp relocations against
-// the target kernel → livepatch module (kbuild) → post-link conversion → DIR/<name>.ko.
+// `klp build`: source patch → objects before/after (kbuild, in the target's exact tree) → diff →
+// klp relocations against the target kernel → the byte proof that the original build is the
+// running kernel → livepatch module (kbuild) → post-link conversion → DIR/<name>.ko.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { analyzeDiff, writeAtomically, type DiffAnalysis } from "./diff.js";
 import { STB_GLOBAL, STT_FUNC } from "./elf/constants.js";
 import { writeElf } from "./elf/writer.js";
-import { ExitCode, KlpError, badInput } from "./errors.js";
+import { ExitCode, KlpError, badInput, refuse, type Refusal } from "./errors.js";
 import { buildModule } from "./kbuild/module.js";
 import { klpObjectName } from "./kbuild/object-info.js";
 import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
-import { buildObjectPair, installKlpkitHeader, prepareTree } from "./kbuild/tree.js";
+import { buildObjectPair, installKlpkitHeader } from "./kbuild/tree.js";
 import { convertToLivepatch, lateTableReferences, lateTableRefusal, type KlpSymbol } from "./klp/convert.js";
 import { emitObject } from "./klp/emit.js";
-import { foreignKeys, keysThroughTrampolines } from "./klp/static-calls.js";
-import { moduleSymbols, parseKallsyms, parseModuleSymvers, type SymbolTable } from "./klp/kernel-symbols.js";
 import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/livepatch-source.js";
-import { functionSympos, resolveExtern, type KernelView, type TargetObject } from "./klp/resolve.js";
-import { kallsymsText } from "./vm/kallsyms.js";
-import { defaultCacheDir } from "./vm/kernel-image.js";
-import { moduleBytes, readModuleIndex, type ModuleIndex } from "./vm/modules.js";
+import { locateFunction, resolveExtern, type TargetObject } from "./klp/resolve.js";
+import { foreignKeys, keysThroughTrampolines } from "./klp/static-calls.js";
+import { prove, type ProofCounts, type ProofItem, type ProofRequest } from "./proof/proof.js";
+import { runningKernel } from "./proof/running-kernel.js";
+import { cacheDir } from "./target/cache.js";
+import { kernelSymbols } from "./target/modules.js";
+import { describeTarget, type Target } from "./target/target.js";
+import { prepareTree } from "./target/tree.js";
 
 export interface BuildOptions {
   readonly patch: string;
-  readonly kernel: string;
-  readonly source?: string;
   readonly outDir: string;
   readonly name?: string;
   readonly replace?: boolean;
@@ -47,8 +48,12 @@ export interface ObjectSummary {
 export interface BuildResult {
   readonly module: string;
   readonly name: string;
+  /** The kernel the module is for, and the exact source it was built from. */
+  readonly kernel: { readonly release: string; readonly package: string; readonly packageVersion: string; readonly source: string; readonly tree: string };
   readonly objects: readonly ObjectSummary[];
   readonly unchangedObjects: readonly string[];
+  /** What the byte proof compared against the running kernel's own bytes. */
+  readonly proof: ProofCounts;
   readonly steps: readonly BuildStep[];
 }
 
@@ -57,31 +62,9 @@ export function defaultName(patch: string): string {
   return `livepatch_${path.basename(patch).replace(/\.(patch|diff)$/, "").replace(/[^A-Za-z0-9_]/g, "_").toLowerCase()}`.slice(0, 55);
 }
 
-function kernelView(kernel: string, log: (s: string) => void): KernelView {
-  const ks = kallsymsText(kernel, defaultCacheDir(), log);
-  const symversPath = `/lib/modules/${kernel}/build/Module.symvers`;
-  if (!fs.existsSync(symversPath)) throw badInput(symversPath, `missing (install linux-headers-${kernel})`);
-  const tables = new Map<string, SymbolTable>();
-  let index: ModuleIndex | undefined;
-  return {
-    vmlinux: parseKallsyms(ks.file, ks.text),
-    exports: parseModuleSymvers(symversPath, fs.readFileSync(symversPath, "latin1")),
-    moduleTable(name) {
-      let t = tables.get(name);
-      if (t) return t;
-      index ??= readModuleIndex(kernel);
-      const m = index.modules.get(name);
-      if (!m) throw badInput(path.join(index.dir, "modules.dep"), `module ${name} is not installed for ${kernel}`);
-      t = moduleSymbols(m.path, moduleBytes(m.path));
-      tables.set(name, t);
-      return t;
-    },
-  };
-}
-
-export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildResult {
+export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void): BuildResult {
   const steps: BuildStep[] = [];
-  const step = <T>(name: string, fn: () => T, detail: (t: T) => string): T => {
+  const step = <T>(name: string, fn: () => T, detail: (v: T) => string): T => {
     const t0 = process.hrtime.bigint();
     log(`${name} …`);
     const v = fn();
@@ -95,61 +78,74 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
   const files = patchedFiles(opts.patch, patchText);
   const name = opts.name ?? defaultName(opts.patch);
   if (!/^[a-z0-9_]+$/.test(name)) throw badInput(undefined, `livepatch name '${name}' must use only a-z, 0-9 and _`);
-  const tree = { kernel: opts.kernel, ...(opts.source ? { source: opts.source } : {}) };
 
-  const treeDir = step("prepare tree", () => {
-    const dir = prepareTree(tree);
-    installKlpkitHeader(dir);
-    return dir;
-  }, (d) => d);
+  log(`target ${describeTarget(t)}`);
+  const tree = step("prepare tree", () => {
+    const prepared = prepareTree(t, log);
+    installKlpkitHeader(prepared.dir);
+    return prepared;
+  }, (d) => d.dir);
   const objects = step("find objects", () => {
-    const a = affectedObjects(treeDir, files);
+    const a = affectedObjects(tree.dir, files);
     if (a.unsupported.length) {
-      throw new KlpError(ExitCode.refused, `the patch changes ${a.unsupported.join(", ")}: only C sources and headers can be livepatched (assembly, build files and data files cannot)`, opts.patch);
+      throw refuse("the patch changes files that cannot be livepatched", a.unsupported.map((f) => ({
+        symbol: f, reason: "only C sources and headers can be livepatched (assembly, build files and data files cannot)",
+        hint: "change the C code that uses it instead",
+      })), opts.patch);
     }
     if (a.notBuilt.length) log(`not built by this kernel's configuration (ignored): ${a.notBuilt.join(", ")}`);
     if (!a.objects.length) throw new KlpError(ExitCode.noChange, "the patch touches no file that this kernel's configuration builds", opts.patch);
     return a.objects;
   }, (o) => o.join(", "));
 
-  const key = createHash("sha256").update(patchText).update(opts.kernel).update(opts.source ?? "").digest("hex").slice(0, 12);
-  const work = path.join(defaultCacheDir(), "builds", `${name}-${key}`);
+  const key = createHash("sha256").update(patchText).update(t.id).update(tree.dir).digest("hex").slice(0, 12);
+  const work = path.join(cacheDir(t.cacheRoot, "builds"), `${name}-${key}`);
   step("build objects", () => buildObjectPair(tree, path.resolve(opts.patch), path.join(work, "pair"), objects), () => `${objects.length} object(s), original and patched`);
 
   const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj)) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
-  const refusals = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => `${obj}: ${r.symbol}: ${r.reason} (hint: ${r.hint})`));
-  if (refusals.length) throw new KlpError(ExitCode.refused, `the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, opts.patch, refusals);
+  const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
+  if (refusals.length) throw refuse(`the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, refusals, opts.patch);
   const changedPairs = analyses.filter(({ a }) => a.exitCode === ExitCode.patch);
   if (!changedPairs.length) throw new KlpError(ExitCode.noChange, "the patch changes no function of the kernel (no functional change)", opts.patch);
 
-  const k = step("resolve symbols", () => kernelView(opts.kernel, log), (v) => `${v.vmlinux.symbols.length} vmlinux symbols, ${v.exports.size} exports`);
+  const k = step("resolve symbols", () => kernelSymbols(t, log), (v) => `${v.vmlinux.symbols.length} vmlinux symbols, ${v.exports.size} exports`);
   const plan = new Map<string, KlpSymbol>();
   const specs = new Map<string, KlpFuncSpec[]>();
   const callbacks = new Map<string, Map<string, string>>();
   const summaries: ObjectSummary[] = [];
   const shipped: { name: string; data: Buffer }[] = [];
+  const proofRequests: ProofRequest[] = [];
   step("klp relocations", () => {
     let n = 0;
     changedPairs.forEach(({ obj, a }, i) => {
-      const target: TargetObject = { name: klpObjectName(treeDir, obj), sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
+      const target: TargetObject = { name: klpObjectName(tree.dir, obj), sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
       const em = emitObject(a.o, a.p, a.corr, a.sel);
       for (const key of keysThroughTrampolines(em.object, k.exports)) em.externs.delete(key);
       const foreign = foreignKeys(em.object, k.exports, target.name);
       if (foreign.length) {
-        throw new KlpError(ExitCode.refused, `${obj}: the patched code uses static keys or static calls of other modules`, opts.patch,
-          foreign.map((f) => `${f.key} (${f.table}) is defined in module ${f.module}: hint: test it through a function of ${f.module} instead of the key, or patch ${f.module}'s own code`));
+        throw refuse(`${obj}: the patched code uses static keys or static calls of other modules`, foreign.map((f) => ({
+          symbol: f.key, object: obj, reason: `${f.table} entry names ${f.key}, defined in module ${f.module}: linking to it would load and pin ${f.module}`,
+          hint: `test it through a function of ${f.module} instead of the key, or patch ${f.module}'s own code`,
+        })), opts.patch);
       }
+      const items: ProofItem[] = [];
       const klpRefs: string[] = [];
       for (const ext of em.externs.values()) {
         const r = resolveExtern(ext, target, k);
         if (r.kind !== "klp") continue;
         const known = plan.get(ext.name);
         if (known && (known.object !== r.object || known.sympos !== r.sympos)) {
-          throw new KlpError(ExitCode.refused, `symbol ${ext.name} means ${known.object}:${known.sympos} for one object and ${r.object}:${r.sympos} for another`);
+          throw refuse(`symbol ${ext.name} resolves differently for two objects`, [{
+            symbol: ext.name, object: obj, reason: `means ${known.object}:${known.sympos} for one object and ${r.object}:${r.sympos} for another`,
+            hint: "build the two files' fixes as separate livepatches",
+          }], opts.patch);
         }
         plan.set(ext.name, { object: r.object, name: r.name, sympos: r.sympos });
         klpRefs.push(`${r.object}:${r.name},${r.sympos}`);
+        // A symbol of this very object chosen among same-named ones by where it lies: prove it.
+        const own = r.positional && r.object === target.name ? a.o.functions.find((f) => f.name === ext.name) ?? a.o.data.find((d) => d.name === ext.name) : undefined;
+        if (own) items.push({ entity: own, at: r.symbol, why: "sympos" });
       }
       const late = lateTableReferences(em.object, plan);
       if (late.length) throw lateTableRefusal(late, opts.patch, `${obj}: `);
@@ -159,9 +155,13 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
         const newSymbol = `__klp_new_${n++}`;
         em.object.symbols.push({ name: newSymbol, value: 0, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
         const oldName = c.origName ?? c.name;
-        funcs.push({ oldName, sympos: functionSympos(oldName, target, k), newSymbol });
+        const at = locateFunction(oldName, target, k);
+        funcs.push({ oldName, sympos: at.sympos, newSymbol });
+        const orig = a.o.functions.find((f) => f.name === oldName);
+        if (orig) items.push({ entity: orig, at: at.symbol, why: "replaced" });
       }
       specs.set(target.name, funcs);
+      proofRequests.push({ object: obj, target: target.name, orig: a.o, items });
       const cbs = callbacks.get(target.name) ?? new Map<string, string>();
       for (const cb of a.sel.callbacks) {
         if (cbs.has(cb.kind)) throw new KlpError(ExitCode.badInput, `two ${cb.kind} callbacks for ${target.name}`, opts.patch);
@@ -176,9 +176,19 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
     });
   }, () => `${plan.size} symbol(s) need klp relocations`);
 
+  const proof = step("prove", () => {
+    const result = prove(proofRequests, runningKernel(t, k, log));
+    if (result.mismatches.length) {
+      throw refuse(`the original build is not ${t.release}: ${result.mismatches.length} symbol(s) differ from the running kernel's bytes; nothing written`,
+        result.mismatches, opts.patch, t.userTree ? `${t.userTree} is not the exact source and config of ${t.release}; leave out --source to build from ${t.source.package} ${t.source.version}` : undefined);
+    }
+    const { functions, data, references, masked } = result;
+    return { functions, data, references, masked };
+  }, (p) => `${p.functions} function(s) and ${p.data} data object(s) equal ${t.release}'s own bytes (${p.references} references resolved alike, ${p.masked} fields masked)`);
+
   const objs: KlpObjectSpec[] = [...specs].map(([name, funcs]) => ({ name, funcs, callbacks: callbacks.get(name) ?? new Map<string, string>() })).sort((x, y) => (x.name === "vmlinux" ? -1 : y.name === "vmlinux" ? 1 : x.name.localeCompare(y.name)));
   const ko = step("link module", () => buildModule({
-    kbuildDir: `/lib/modules/${opts.kernel}/build`, workDir: path.join(work, "module"), name,
+    tree, symvers: t.files.symvers, workDir: path.join(work, "module"), name,
     source: livepatchSource(name, objs, { replace: opts.replace ?? false, description: path.basename(opts.patch) }),
     objects: shipped, klpNames: new Set(plan.keys()),
   }), (p) => p);
@@ -187,7 +197,11 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
     fs.mkdirSync(opts.outDir, { recursive: true });
     writeAtomically(out, convertToLivepatch(ko, fs.readFileSync(ko), plan));
   }, () => out);
-  return { module: out, name, objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), steps };
+  return {
+    module: out, name,
+    kernel: { release: t.release, package: t.debian.imagePackage, packageVersion: t.debian.packageVersion, source: `${t.source.package} ${t.source.version}`, tree: tree.dir },
+    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), proof, steps,
+  };
 }
 
 function definedNames(a: DiffAnalysis): { name: string; isFunction: boolean }[] {

@@ -12,7 +12,8 @@ import { after, before, test } from "node:test";
 import { consoleLines, parseMarkers, scanConsole } from "../src/vm/console.js";
 import { cpioNewc } from "../src/vm/initramfs.js";
 import { readModuleInfo } from "../src/vm/modinfo.js";
-import { readModuleIndex, resolveLoadOrder } from "../src/vm/modules.js";
+import { resolveLoadOrder } from "../src/vm/modules.js";
+import { readModuleIndex } from "../src/target/modules.js";
 import { repoRoot, runKlp, type KlpRun } from "./support/klp.js";
 import { BINFMT_STATUS, buildSampleModules, KERNEL, WARN_MESSAGE, type SampleModules } from "./support/sample-module.js";
 
@@ -179,7 +180,7 @@ test("cpio newc archive lists back with cpio(1)", () => {
 });
 
 test("modules.dep: dependencies first, each module once, - and _ alike", () => {
-  const index = readModuleIndex(KERNEL);
+  const index = readModuleIndex(KERNEL, `/lib/modules/${KERNEL}`);
   const order = resolveLoadOrder(index, ["vfat", "msdos", "binfmt-misc"], "--postload").map((m) => m.name);
   assert.deepEqual(order, ["fat", "vfat", "msdos", "binfmt_misc"]);
   const nfs = resolveLoadOrder(index, ["nfsv3"], "--preload").map((m) => m.name);

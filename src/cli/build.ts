@@ -1,23 +1,28 @@
 // `klp build --patch FIX.patch [--kernel V] [--source DIR] [-o DIR] [--name N] [--replace] [--json]`
 import { runBuild } from "../build.js";
 import { badInput } from "../errors.js";
-import { DEFAULT_KERNEL } from "../kernel-release.js";
+import { resolveTarget } from "../target/resolve.js";
+import { DEFAULT_KERNEL } from "../target/target.js";
 import { parseCommand } from "./args.js";
 
 export const buildHelp = `usage: klp build --patch FIX.patch [--kernel ${DEFAULT_KERNEL}] [--source DIR] [-o DIR] [--name N] [--replace] [--json]
 
-Build a livepatch module for the running Debian kernel from a source patch: compile the
-objects the patch touches before and after it, diff them, resolve symbols against the target
-kernel, and link DIR/<name>.ko with the kernel's kbuild.
+Build a livepatch module for a Debian kernel from a source patch: compile the objects the patch
+touches before and after it in the kernel's exact source (the linux-source package of the image's
+own version, fetched when needed) with its own config and compiler, diff them, resolve symbols
+against the kernel, prove that the original build is the running kernel's bytes, and link
+DIR/<name>.ko with kbuild.
 
   --patch FILE    the fix, a -p1 unified diff against the kernel source
-  --kernel V      target kernel release (default: ${DEFAULT_KERNEL})
-  --source DIR    a prepared kernel tree to build in (default: klpkit's cached Debian tree)
+  --kernel V      target kernel release (default: ${DEFAULT_KERNEL}); fetched from Debian's
+                  archive into klpkit's cache when it is not installed
+  --source DIR    a prepared kernel tree to build in instead of the exact Debian source (the
+                  byte proof refuses it when it does not build the running kernel)
   -o, --output D  where to write <name>.ko (default: .)
   --name N        livepatch module name (default: livepatch_<patch file name>)
   --replace       cumulative patch: atomically replaces all earlier livepatches
-  --json          print the summary as JSON
-exit: 0 module written, 1 refused as unsafe or unresolvable, 2 bad input, 3 nothing to patch`;
+  --json          print the summary (or the refusal) as JSON
+exit: 0 module written, 1 refused as unsafe or unprovable, 2 bad input or compile error, 3 nothing to patch`;
 
 export function buildCommand(argv: string[]): number {
   const { values } = parseCommand("build", argv, {
@@ -38,20 +43,21 @@ export function buildCommand(argv: string[]): number {
   if (!patch) throw badInput(undefined, "build: --patch FIX.patch is required (see klp build --help)");
   const json = values["json"] === true;
   const log = (s: string) => { process.stderr.write(`klp build: ${s}\n`); };
-  const r = runBuild({
-    patch, kernel: values["kernel"] as string, outDir: values["output"] as string, replace: values["replace"] === true,
-    ...(values["source"] ? { source: values["source"] as string } : {}),
+  const target = resolveTarget({ kernel: values["kernel"] as string, ...(values["source"] ? { source: values["source"] as string } : {}) }, log);
+  const r = runBuild(target, {
+    patch, outDir: values["output"] as string, replace: values["replace"] === true,
     ...(values["name"] ? { name: values["name"] as string } : {}),
   }, log);
   if (json) {
     process.stdout.write(JSON.stringify(r, null, 2) + "\n");
     return 0;
   }
-  const lines = [`wrote ${r.module}`];
+  const lines = [`wrote ${r.module}`, `  for ${r.kernel.release} (${r.kernel.package} ${r.kernel.packageVersion}), built from ${r.kernel.source}`];
   for (const o of r.objects) {
     lines.push(`  ${o.target === "vmlinux" ? "vmlinux" : `module ${o.target}`} (${o.object}): patched ${o.changed.join(", ") || "-"}${o.new.length ? `; new ${o.new.join(", ")}` : ""}${o.klpRelocations.length ? `; klp symbols ${o.klpRelocations.join(" ")}` : ""}`);
   }
   if (r.unchangedObjects.length) lines.push(`  unchanged: ${r.unchangedObjects.join(", ")}`);
+  lines.push(`  proven: ${r.proof.functions} function(s), ${r.proof.data} data object(s) equal the running kernel's bytes (${r.proof.references} references resolved alike)`);
   lines.push(`  total ${r.steps.reduce((s, x) => s + x.seconds, 0).toFixed(1)} s: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)} s`).join(", ")}`);
   process.stdout.write(lines.join("\n") + "\n");
   return 0;

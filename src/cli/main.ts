@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // The `klp` command: picks the subcommand, runs it, maps errors to exit codes.
-import { badInput, KlpError } from "../errors.js";
+import { badInput, KlpError, refusalLine } from "../errors.js";
 import { buildCommand, buildHelp } from "./build.js";
 import { diffCommand, diffHelp } from "./diff.js";
+import { targetCommand, targetHelp } from "./target.js";
 import { vmTestCommand, vmTestHelp } from "./vm-test.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => number; help: string }> = {
   diff: { run: diffCommand, help: diffHelp },
   build: { run: buildCommand, help: buildHelp },
   "vm-test": { run: vmTestCommand, help: vmTestHelp },
+  target: { run: targetCommand, help: targetHelp },
 };
 
 const usage = `usage: klp <command> [options]
@@ -16,7 +18,8 @@ const usage = `usage: klp <command> [options]
 commands:
   diff    compare two builds of a kernel object; extract what a livepatch must carry
   build   build a livepatch module from a source patch
-  vm-test boot the target kernel in qemu with a livepatch module and check it`;
+  vm-test boot the target kernel in qemu with a livepatch module and check it
+  target  show (and with --prepare, prepare) the target kernel and its exact source`;
 
 function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
@@ -29,11 +32,19 @@ function main(argv: string[]): number {
   return command.run(rest);
 }
 
+/** An error as JSON on stdout, for `--json` callers: the same data the text shows. */
+function errorJson(e: KlpError): string {
+  return JSON.stringify({ exitCode: e.code, error: e.message, refused: e.refusals, ...(e.hint ? { hint: e.hint } : {}), details: e.details }, null, 2);
+}
+
+const argv = process.argv.slice(2);
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = main(argv);
 } catch (e) {
   if (e instanceof KlpError) {
-    process.stderr.write(`klp: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join("")}`);
+    const lines = [...e.refusals.map(refusalLine), ...e.details, ...(e.hint ? [`hint: ${e.hint}`] : [])];
+    process.stderr.write(`klp: ${e.message}\n${lines.map((d) => `  ${d}\n`).join("")}`);
+    if (argv.includes("--json")) process.stdout.write(errorJson(e) + "\n");
     process.exitCode = e.code;
   } else {
     process.stderr.write(`klp: internal error: ${e instanceof Error ? e.message : String(e)} (please report this with the input files)\n`);

@@ -1,7 +1,9 @@
 // `klp vm-test MODULE.ko [--kernel V] [--preload MOD ...] [--postload MOD ...] [--check SCRIPT] [--timeout S] [--expect-warn REGEX] [--json]`
 import { badInput } from "../errors.js";
 import { vmTestText } from "../vm/report.js";
-import { DEFAULT_KERNEL } from "../kernel-release.js";
+import { resolveTarget } from "../target/resolve.js";
+import { DEFAULT_KERNEL } from "../target/target.js";
+import { vmKernel } from "../target/vm-kernel.js";
 import { DEFAULT_TIMEOUT_SECONDS, runVmTest } from "../vm/run.js";
 import { parseCommand } from "./args.js";
 
@@ -12,7 +14,8 @@ Boot the target kernel in qemu with a busybox initramfs, load the livepatch, wai
 enabled and its transition has finished, load the --postload modules (late module patching),
 run the check scripts, and scan the console for Oops, BUG, WARNING, panic, GPF and call traces.
 
-  --kernel V           kernel release: /boot/vmlinuz-V, /lib/modules/V (default: ${DEFAULT_KERNEL})
+  --kernel V           kernel release (default: ${DEFAULT_KERNEL}): its image and modules, from
+                       /boot and /lib/modules, or fetched into klpkit's cache when not installed
   --preload MOD        module of the kernel's tree to load before the livepatch (with its
                        dependencies); repeat or give a comma list
   --postload MOD       module to load after the livepatch is enabled; repeat or comma list
@@ -21,7 +24,7 @@ run the check scripts, and scan the console for Oops, BUG, WARNING, panic, GPF a
   --timeout S          time limit for the whole VM run, seconds (default: ${DEFAULT_TIMEOUT_SECONDS})
   --expect-warn REGEX  a WARNING matching REGEX must appear, and is not a failure; repeatable
   --accel A            auto (KVM when /dev/kvm is usable), kvm or tcg (default: auto)
-  --bzimage            boot /boot/vmlinuz-V through its own decompressor (default: the same
+  --bzimage            boot the kernel's vmlinuz through its own decompressor (default: the same
                        kernel unpacked once and cached, booted by its PVH entry: ~2x faster
                        under TCG)
   --console FILE       save the whole serial console to FILE
@@ -58,9 +61,12 @@ export function vmTestCommand(argv: string[]): number {
   if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") throw badInput(undefined, `vm-test: --accel must be auto, kvm or tcg, not '${accel}'`);
   const json = values["json"] === true;
   const log = (s: string) => { process.stderr.write(`klp vm-test: ${s}\n`); };
+  const module = positionals[0]!;
+  if (!module.endsWith(".ko")) throw badInput(module, "not a kernel module (expected a .ko file)");
+  const target = resolveTarget({ kernel: values["kernel"] as string }, log);
   const r = runVmTest({
-    module: positionals[0]!,
-    kernel: values["kernel"] as string,
+    module,
+    kernel: vmKernel(target),
     preload: list(values["preload"]),
     postload: list(values["postload"]),
     checks: ((values["check"] as string[] | undefined) ?? []),

@@ -1,13 +1,16 @@
-// Builds the livepatch module with the kernel's own kbuild against the headers package, so
-// vermagic, modversions CRCs and the module layout are the target kernel's.
+// Builds the livepatch module with kbuild as an external module of the prepared tree (the
+// kernel's exact source, config and compiler), against the target's Module.symvers, so vermagic,
+// modversions CRCs and the module layout are the running kernel's.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ExitCode, KlpError } from "../errors.js";
+import type { BuildTree } from "./tree.js";
 
 export interface ModuleBuild {
-  /** Kernel build directory (/lib/modules/<version>/build). */
-  readonly kbuildDir: string;
+  readonly tree: BuildTree;
+  /** The target kernel's Module.symvers (exports and their CRCs). */
+  readonly symvers: string;
   readonly workDir: string;
   readonly name: string;
   readonly source: string;
@@ -15,6 +18,16 @@ export interface ModuleBuild {
   readonly objects: readonly { name: string; data: Buffer }[];
   /** Undefined symbols modpost may warn about: they become klp relocations after the link. */
   readonly klpNames: ReadonlySet<string>;
+}
+
+/**
+ * modpost prints an undefined `op.0` as `op` (it cuts a numbered suffix), so a reported name
+ * stands for a klp symbol when it is that name or its prefix before a `.`-suffix.
+ */
+function isKlpName(reported: string, klpNames: ReadonlySet<string>): boolean {
+  if (klpNames.has(reported)) return true;
+  for (const k of klpNames) if (k.startsWith(`${reported}.`)) return true;
+  return false;
 }
 
 export function buildModule(b: ModuleBuild): string {
@@ -33,13 +46,14 @@ export function buildModule(b: ModuleBuild): string {
   ].join("\n"));
   // modpost stops on undefined symbols that no export provides; those that are ours become
   // klp relocations after the link, so let it warn and check the warnings ourselves.
-  const r = spawnSync("make", ["-C", b.kbuildDir, `M=${b.workDir}`, "KBUILD_MODPOST_WARN=1", "modules"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync("make", ["-C", b.tree.dir, `M=${b.workDir}`, ...b.tree.makeVars, `KBUILD_EXTRA_SYMBOLS=${b.symvers}`, "KBUILD_MODPOST_WARN=1", "modules"],
+    { encoding: "utf8", maxBuffer: 64 << 20 });
   const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
   const ko = path.join(b.workDir, `${b.name}.ko`);
   if (r.status !== 0 || !fs.existsSync(ko)) {
     throw new KlpError(ExitCode.badInput, "kbuild failed to build the livepatch module", b.workDir, out.trim().split("\n").slice(-25));
   }
-  const unexpected = [...out.matchAll(/"([^"]+)" \[[^\]]+\] undefined!/g)].map((m) => m[1]!).filter((n) => !b.klpNames.has(n));
+  const unexpected = [...out.matchAll(/"([^"]+)" \[[^\]]+\] undefined!/g)].map((m) => m[1]!).filter((n) => !isKlpName(n, b.klpNames));
   if (unexpected.length) {
     throw new KlpError(ExitCode.badInput, `the livepatch module refers to symbols nothing provides: ${unexpected.join(", ")}`, ko);
   }

@@ -1,10 +1,10 @@
-// The kernel source tree the patch is built in, and the objects built from it, through the
-// package's own scripts (scripts/kernel-tree.sh, scripts/build-pair.sh).
+// Building in a kernel source tree through the package's own scripts (scripts/kernel-tree.sh
+// prepares one, scripts/build-pair.sh builds objects before and after a patch).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ExitCode, KlpError, badInput } from "../errors.js";
+import { ExitCode, KlpError } from "../errors.js";
 
 /** klpkit's own folder (where package.json and scripts/ are), from the bundle or from dist/src. */
 export function packageRoot(): string {
@@ -17,36 +17,34 @@ export function packageRoot(): string {
   }
 }
 
-function runScript(script: string, args: string[], env: Record<string, string>, what: string): string {
+/**
+ * Runs one of scripts/; its stdout. Exit 2 from a script is bad input (a compile error, a
+ * missing tool); anything else is a failure of klpkit's own preparation.
+ */
+export function runScript(script: string, args: string[], env: Record<string, string>, what: string): string {
   const r = spawnSync("bash", [path.join(packageRoot(), "scripts", script), ...args], {
     encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20,
   });
   if (r.status !== 0) {
-    const tail = (r.stderr ?? "").trim().split("\n").slice(-12);
-    throw new KlpError(r.status === 2 ? ExitCode.badInput : ExitCode.refused, `${what} failed`, undefined, tail);
+    const lines = (r.stderr ?? "").trim().split("\n");
+    // The compiler's own diagnostics (`file.c:12:5: error: …`) first, then the script's last words.
+    const diagnostics = lines.filter((l) => /: (error|fatal error|undefined reference)\b/.test(l)).slice(0, 20);
+    const tail = lines.slice(-8).filter((l) => !diagnostics.includes(l));
+    throw new KlpError(ExitCode.badInput, `${what} failed`, undefined, [...diagnostics, ...tail]);
   }
   return r.stdout ?? "";
 }
 
-export interface TreeOptions {
-  readonly kernel: string;
-  /** A prepared tree of the user's; otherwise klpkit's cached tree for `kernel`. */
-  readonly source?: string;
-}
-
-const env = (t: TreeOptions): Record<string, string> => ({ KLP_KERNEL: t.kernel, ...(t.source ? { KLP_TREE: path.resolve(t.source) } : {}) });
-
-export function prepareTree(t: TreeOptions): string {
-  if (t.source) {
-    if (!fs.existsSync(path.join(t.source, "Makefile"))) throw badInput(t.source, "not a kernel source tree (no Makefile)");
-    return path.resolve(t.source);
-  }
-  return runScript("kernel-tree.sh", [], env(t), "preparing the kernel source tree").trim().split("\n").pop()!;
+/** A prepared tree and the make variables every build in it uses (the kernel's compiler, release). */
+export interface BuildTree {
+  readonly dir: string;
+  readonly makeVars: readonly string[];
 }
 
 /** Builds `objects` before and after `patch` into outDir/{orig,patched}/. */
-export function buildObjectPair(t: TreeOptions, patch: string, outDir: string, objects: readonly string[]): void {
-  runScript("build-pair.sh", [patch, outDir, ...objects], env(t), `building ${objects.join(", ")} before and after the patch`);
+export function buildObjectPair(tree: BuildTree, patch: string, outDir: string, objects: readonly string[]): void {
+  runScript("build-pair.sh", [patch, outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") },
+    `building ${objects.join(", ")} before and after the patch`);
 }
 
 /**

@@ -1,8 +1,8 @@
 // Decides, for each symbol the carried code refers to, how the livepatch module reaches it:
 // an ordinary relocation (exported, so the module loader resolves it and modversions checks
 // it) or a klp relocation against `.klp.sym.<object>.<name>,<sympos>`.
-import { KlpError, ExitCode } from "../errors.js";
-import type { Export, KernelSymbol, SymbolTable } from "./kernel-symbols.js";
+import { refuse, type KlpError } from "../errors.js";
+import type { KernelSymbol, KernelView, SymbolTable } from "../target/symbols.js";
 
 export interface ExternRef {
   readonly name: string;
@@ -16,7 +16,13 @@ export interface ExternRef {
 
 export type Resolution =
   | { readonly kind: "export"; readonly module: string }
-  | { readonly kind: "klp"; readonly object: string; readonly name: string; readonly sympos: number };
+  | {
+    readonly kind: "klp"; readonly object: string; readonly name: string; readonly sympos: number;
+    /** The symbol it resolves to in the target (its address is what the byte proof reads). */
+    readonly symbol: KernelSymbol;
+    /** True when the choice among same-named symbols depended on where this one lies. */
+    readonly positional: boolean;
+  };
 
 export interface TargetObject {
   /** "vmlinux" or a module name (KBUILD_MODNAME). */
@@ -27,16 +33,13 @@ export interface TargetObject {
   readonly definedNames: readonly { name: string; isFunction: boolean }[];
 }
 
-export interface KernelView {
-  readonly vmlinux: SymbolTable;
-  readonly exports: ReadonlyMap<string, Export>;
-  moduleTable(name: string): SymbolTable;
-}
-
 const isText = (s: KernelSymbol) => s.type === "t" || s.type === "T" || s.type === "W";
 
 function ambiguous(name: string, object: string, n: number, why: string): KlpError {
-  return new KlpError(ExitCode.refused, `symbol ${name}: ${n} symbols of that name in ${object} and ${why}; cannot tell which one the patched code means`);
+  return refuse(`cannot resolve ${name} in ${object}`, [{
+    symbol: name, reason: `${n} symbols of that name in ${object} and ${why}; cannot tell which one the patched code means`,
+    hint: "give the helper a unique name in the patch, or call it through an exported function",
+  }]);
 }
 
 /** 0 when the name is unique in the object, else the 1-based position in kallsyms order. */
@@ -70,7 +73,7 @@ function locate(ref: ExternRef, object: string, table: SymbolTable, target: Targ
       chosen = same[0]!;
     }
   }
-  return { kind: "klp", object, name: ref.name, sympos: sympos(list, chosen) };
+  return { kind: "klp", object, name: ref.name, sympos: sympos(list, chosen), symbol: chosen, positional: list.length > 1 };
 }
 
 export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelView): Resolution {
@@ -82,15 +85,22 @@ export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelVie
   const found = inModule ?? locate(ref, "vmlinux", k.vmlinux, target, k);
   if (found) return found;
   if (exp) return { kind: "export", module: exp.module };
-  throw new KlpError(ExitCode.refused, `symbol ${ref.name} is not in the target kernel's ${target.name === "vmlinux" ? "vmlinux" : `${target.name} module or vmlinux`} (inlined or removed in that build?)`);
+  const where = target.name === "vmlinux" ? "vmlinux" : `${target.name} module or vmlinux`;
+  throw refuse(`the patched code needs ${ref.name}, which the target kernel does not have`, [{
+    symbol: ref.name, reason: `not in the target kernel's ${where} (inlined or removed in that build?)`,
+    hint: "patch the functions that use it instead of referring to it, or carry a copy of it in the patch",
+  }]);
 }
 
-/** `old_sympos` of a patched function in its own object (error when the kernel lacks it). */
-export function functionSympos(name: string, target: TargetObject, k: KernelView): number {
+/** Where a patched function lives in the target: `old_sympos` and the symbol itself. */
+export function locateFunction(name: string, target: TargetObject, k: KernelView): Extract<Resolution, { kind: "klp" }> {
   const table = target.name === "vmlinux" ? k.vmlinux : k.moduleTable(target.name);
   const found = locate({ name, definedInObject: true, local: true, isFunction: true }, target.name, table, target, k);
   if (!found || found.kind !== "klp") {
-    throw new KlpError(ExitCode.refused, `function ${name} is not in the target kernel's ${target.name}: it cannot be patched there (inlined into its callers in that build?)`);
+    throw refuse(`function ${name} is not in the target kernel's ${target.name}`, [{
+      symbol: name, reason: `not in the target kernel's ${target.name}: it cannot be patched there (inlined into its callers in that build?)`,
+      hint: "patch its callers instead",
+    }]);
   }
-  return found.sympos;
+  return found;
 }

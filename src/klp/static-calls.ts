@@ -5,7 +5,7 @@
 // tramp_key_lookup). objtool does the same for module objects; klpkit does it for carried code.
 import { SHN_UNDEF, STB_GLOBAL, STT_NOTYPE } from "../elf/constants.js";
 import type { OutObject, OutSymbol } from "../elf/model.js";
-import type { Export } from "./kernel-symbols.js";
+import type { Export } from "../target/symbols.js";
 
 const SITE_SIZE = 8;
 const KEY_FIELD = 4;

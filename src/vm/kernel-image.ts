@@ -6,7 +6,6 @@
 import { spawnSync } from "node:child_process";
 import { programHeaders, PT_NOTE } from "../elf/program-headers.js";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 
@@ -18,10 +17,6 @@ export interface KernelImage {
   readonly entry: BootEntry;
   /** Why the bzImage is booted, when it is. */
   readonly note?: string;
-}
-
-export function defaultCacheDir(): string {
-  return process.env["KLP_CACHE"] ?? path.join(os.homedir(), ".cache/klpkit");
 }
 
 /** The compressed payload of a bzImage (without the 4-byte size the kernel build appends). */
@@ -67,30 +62,21 @@ function decompress(p: { data: Buffer; format: "xz" | "gzip" | "zstd" }): Buffer
   return r.stdout;
 }
 
-/**
- * The image to boot for `vmlinuz`: the cached uncompressed vmlinux when it has a PVH entry
- * (extracted on first use), else `vmlinuz` itself. `bzimage` forces the latter.
- */
-export function kernelImage(vmlinuz: string, kernel: string, mode: "auto" | "bzimage", log: (s: string) => void, cacheDir = defaultCacheDir()): KernelImage {
-  if (mode === "bzimage") return { file: vmlinuz, entry: "bzimage", note: "asked for" };
+/** The uncompressed kernel (an ELF executable) of a bzImage, cached under `cacheDir`/vm, or why not. */
+export function unpackedVmlinux(vmlinuz: string, key: string, cacheDir: string, log: (s: string) => void): { file: string } | { why: string } {
   const st = fs.statSync(vmlinuz);
   const dir = path.join(cacheDir, "vm");
-  const cached = path.join(dir, `vmlinux-${kernel}`);
+  const cached = path.join(dir, `vmlinux-${key}`);
   const stampFile = `${cached}.stamp`;
   const stamp = `${vmlinuz} ${st.size} ${Math.floor(st.mtimeMs)}\n`;
   try {
-    if (fs.readFileSync(stampFile, "utf8") === stamp && fs.existsSync(cached)) return { file: cached, entry: "pvh" };
+    if (fs.readFileSync(stampFile, "utf8") === stamp && fs.existsSync(cached)) return { file: cached };
   } catch { /* not cached yet */ }
-  const fallback = (why: string): KernelImage => {
-    log(`booting ${vmlinuz} through its decompressor: ${why}`);
-    return { file: vmlinuz, entry: "bzimage", note: why };
-  };
   const payload = bzImagePayload(fs.readFileSync(vmlinuz));
-  if (typeof payload === "string") return fallback(payload);
+  if (typeof payload === "string") return { why: payload };
   const elf = decompress(payload);
-  if (typeof elf === "string") return fallback(elf);
-  if (elf.length !== payload.size) return fallback(`unpacked payload has ${elf.length} bytes, the image says ${payload.size}`);
-  if (!hasPvhNote(elf)) return fallback("the kernel has no PVH entry point (CONFIG_PVH)");
+  if (typeof elf === "string") return { why: elf };
+  if (elf.length !== payload.size) return { why: `unpacked payload has ${elf.length} bytes, the image says ${payload.size}` };
   try {
     fs.mkdirSync(dir, { recursive: true });
     const tmp = `${cached}.${process.pid}.tmp`;
@@ -98,9 +84,25 @@ export function kernelImage(vmlinuz: string, kernel: string, mode: "auto" | "bzi
     fs.renameSync(tmp, cached);
     fs.writeFileSync(`${stampFile}.${process.pid}.tmp`, stamp);
     fs.renameSync(`${stampFile}.${process.pid}.tmp`, stampFile);
-    log(`unpacked ${vmlinuz} once into ${cached} (boots without decompressing)`);
-    return { file: cached, entry: "pvh" };
+    log(`unpacked ${vmlinuz} once into ${cached}`);
+    return { file: cached };
   } catch (e) {
-    return fallback(`cannot cache the unpacked kernel: ${(e as Error).message}`);
+    return { why: `cannot cache the unpacked kernel: ${(e as Error).message}` };
   }
+}
+
+/**
+ * The image to boot for `vmlinuz`: the cached uncompressed vmlinux when it has a PVH entry
+ * (extracted on first use), else `vmlinuz` itself. `bzimage` forces the latter.
+ */
+export function kernelImage(vmlinuz: string, key: string, mode: "auto" | "bzimage", log: (s: string) => void, cacheDir: string): KernelImage {
+  if (mode === "bzimage") return { file: vmlinuz, entry: "bzimage", note: "asked for" };
+  const fallback = (why: string): KernelImage => {
+    log(`booting ${vmlinuz} through its decompressor: ${why}`);
+    return { file: vmlinuz, entry: "bzimage", note: why };
+  };
+  const elf = unpackedVmlinux(vmlinuz, key, cacheDir, log);
+  if ("why" in elf) return fallback(elf.why);
+  if (!hasPvhNote(fs.readFileSync(elf.file))) return fallback("the kernel has no PVH entry point (CONFIG_PVH)");
+  return { file: elf.file, entry: "pvh" };
 }

@@ -1,6 +1,7 @@
-// The target kernel's own modules: name → file and dependencies from
-// /lib/modules/<kernel>/modules.dep, load order (dependencies first), and the bytes to put
-// into the VM (compressed modules are unpacked on the host, so busybox insmod can load them).
+// The target kernel's own modules as the VM needs them: an index of name → file and
+// dependencies (read by src/target/modules.ts from the kernel's modules.dep), load order
+// (dependencies first), and the bytes to put into the VM (compressed modules are unpacked on
+// the host, so busybox insmod can load them).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -21,32 +22,6 @@ export interface ModuleIndex {
   readonly dir: string;
   readonly modules: ReadonlyMap<string, KernelModule>;
   readonly builtin: ReadonlySet<string>;
-}
-
-export function modulesDir(kernel: string, root = "/lib/modules"): string {
-  return path.join(root, kernel);
-}
-
-/** Parses modules.dep (and modules.builtin, to explain names that need no loading). */
-export function readModuleIndex(kernel: string, root = "/lib/modules"): ModuleIndex {
-  const dir = modulesDir(kernel, root);
-  const depFile = path.join(dir, "modules.dep");
-  if (!fs.existsSync(depFile)) throw badInput(depFile, `no modules.dep for kernel ${kernel} (install linux-image-${kernel}, or run depmod ${kernel})`);
-  const modules = new Map<string, KernelModule>();
-  for (const line of fs.readFileSync(depFile, "utf8").split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const file = line.slice(0, colon).trim();
-    const deps = line.slice(colon + 1).trim().split(/\s+/).filter((d) => d !== "").map(moduleName);
-    const name = moduleName(file);
-    if (!modules.has(name)) modules.set(name, { name, path: path.isAbsolute(file) ? file : path.join(dir, file), deps });
-  }
-  const builtin = new Set<string>();
-  const builtinFile = path.join(dir, "modules.builtin");
-  if (fs.existsSync(builtinFile)) {
-    for (const line of fs.readFileSync(builtinFile, "utf8").split("\n")) if (line.trim()) builtin.add(moduleName(line.trim()));
-  }
-  return { kernel, dir, modules, builtin };
 }
 
 /** A module the VM loads: from the kernel's tree, or a .ko file named on the command line. */

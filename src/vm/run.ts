@@ -8,15 +8,26 @@ import { consoleLines, parseMarkers, scanConsole, type ExpectedWarning, type Mar
 import { buildInitramfs, findBusybox } from "./initramfs.js";
 import { initScript, type VmPlan } from "./init-script.js";
 import { readModuleInfo } from "./modinfo.js";
-import { moduleBytes, readModuleIndex, resolveLoadOrder, type LoadModule } from "./modules.js";
+import { moduleBytes, resolveLoadOrder, type LoadModule, type ModuleIndex } from "./modules.js";
 import { kernelImage, type KernelImage } from "./kernel-image.js";
 import { CONSOLE_MAX, kvmFailed, kvmUsable, runQemu, type Accel, type QemuRun } from "./qemu.js";
 
 export const DEFAULT_TIMEOUT_SECONDS = 120;
 
+/** The kernel the VM boots, as the target model resolved it. */
+export interface VmKernel {
+  readonly release: string;
+  /** The bootable image (bzImage). */
+  readonly vmlinuz: string;
+  readonly modules: ModuleIndex;
+  /** Names the unpacked image in the cache (release and package version). */
+  readonly imageKey: string;
+  readonly cacheRoot: string;
+}
+
 export interface VmTestOptions {
   readonly module: string;
-  readonly kernel: string;
+  readonly kernel: VmKernel;
   readonly preload: readonly string[];
   readonly postload: readonly string[];
   readonly checks: readonly string[];
@@ -24,14 +35,10 @@ export interface VmTestOptions {
   /** Regular expressions (sources) of WARNINGs that must appear and are then allowed. */
   readonly expectWarn: readonly string[];
   readonly accel: Accel | "auto";
-  /** Boot /boot/vmlinuz through its decompressor instead of the cached uncompressed kernel. */
+  /** Boot the bzImage through its decompressor instead of the cached uncompressed kernel. */
   readonly bzimage?: boolean;
   /** Write the whole serial console here. */
   readonly consoleFile?: string;
-  /** Where kernel images live (default /boot). */
-  readonly bootDir?: string;
-  /** Root of the kernels' module trees (default /lib/modules). */
-  readonly modulesRoot?: string;
 }
 
 export type StepStatus = "pass" | "fail" | "skipped";
@@ -92,15 +99,15 @@ export function prepare(opts: VmTestOptions): Prepared {
   });
   if (!opts.module.endsWith(".ko")) throw badInput(opts.module, "not a kernel module (expected a .ko file)");
   const info = readModuleInfo(opts.module);
-  const vmlinuz = path.join(opts.bootDir ?? "/boot", `vmlinuz-${opts.kernel}`);
-  if (!fs.existsSync(vmlinuz)) throw badInput(vmlinuz, `no kernel image for --kernel ${opts.kernel} (install linux-image-${opts.kernel})`);
+  const vmlinuz = opts.kernel.vmlinuz;
+  if (!fs.existsSync(vmlinuz)) throw badInput(vmlinuz, `no kernel image for ${opts.kernel.release}`);
   if (!info.livepatch) throw badInput(opts.module, "not a livepatch module (no livepatch=Y in .modinfo)");
-  if (info.release && info.release !== opts.kernel) throw badInput(opts.module, `built for kernel ${info.release}, not ${opts.kernel} (--kernel)`);
+  if (info.release && info.release !== opts.kernel.release) throw badInput(opts.module, `built for kernel ${info.release}, not ${opts.kernel.release} (--kernel)`);
   for (const c of opts.checks) {
     if (!fs.existsSync(c)) throw badInput(c, "check script: no such file");
     if (!fs.statSync(c).isFile()) throw badInput(c, "check script: not a regular file");
   }
-  const index = readModuleIndex(opts.kernel, opts.modulesRoot);
+  const index = opts.kernel.modules;
   const lpDeps = info.depends.filter((d) => !index.builtin.has(d));
   // What the livepatch itself depends on (depends= in .modinfo) must be there before it.
   const preload = resolveLoadOrder(index, lpDeps, `dependency of ${info.name}:`)
@@ -146,9 +153,9 @@ export function runVmTest(opts: VmTestOptions, log: (s: string) => void = () => 
     fs.writeFileSync(initrd, buildInitramfs({ busybox, init: initScript(vmPlan), files }));
     const initramfsSeconds = seconds(t0);
 
-    let image = kernelImage(p.vmlinuz, opts.kernel, opts.bzimage ? "bzimage" : "auto", log);
+    let image = kernelImage(p.vmlinuz, opts.kernel.imageKey, opts.bzimage ? "bzimage" : "auto", log, opts.kernel.cacheRoot);
     let accel: Accel = opts.accel === "auto" ? (kvmUsable() ? "kvm" : "tcg") : opts.accel;
-    log(`booting ${opts.kernel} with ${p.livepatch} (${accel}, ${image.entry}, time limit ${opts.timeoutSeconds} s)`);
+    log(`booting ${opts.kernel.release} with ${p.livepatch} (${accel}, ${image.entry}, time limit ${opts.timeoutSeconds} s)`);
     const boot = () => runQemu({ vmlinuz: image.file, initrd, accel }, opts.timeoutSeconds);
     let run = boot();
     if (accel === "kvm" && opts.accel === "auto" && kvmFailed(run)) {
@@ -181,7 +188,7 @@ function analyse(p: Prepared, vmPlan: VmPlan, accel: Accel, image: KernelImage, 
   const markers = parseMarkers(lines);
   const scan = scanConsole(lines, p.expectWarn);
   const labels = new Map<string, string>([
-    ["boot", `boot ${p.opts.kernel} (${accel}, ${image.entry})`],
+    ["boot", `boot ${p.opts.kernel.release} (${accel}, ${image.entry})`],
     ...p.preload.map((m): [string, string] => [`preload:${m.name}`, `preload ${m.name}${m.reason === m.name ? "" : ` (${m.reason})`}`]),
     ["livepatch:load", `load livepatch ${path.basename(p.opts.module)}`],
     ["livepatch:enable", `enable ${p.livepatch} (transition finished)`],
@@ -218,7 +225,7 @@ function analyse(p: Prepared, vmPlan: VmPlan, accel: Accel, image: KernelImage, 
   const boot = markers.steps.find((s) => s.id === "boot")?.end?.t ?? null;
   return {
     passed, exitCode: passed ? 0 : 1,
-    module: p.opts.module, livepatch: p.livepatch, kernel: p.opts.kernel, accel, image,
+    module: p.opts.module, livepatch: p.livepatch, kernel: p.opts.kernel.release, accel, image,
     preload: p.preload, postload: p.postload, checks: [...p.opts.checks],
     steps, problems: scan.problems, expectedWarnings: scan.expected, timedOut: run.timedOut,
     timing: { initramfsSeconds: round(initramfsSeconds), vmSeconds: round(run.seconds), bootSeconds: boot, totalSeconds: round(totalSeconds) },

@@ -1,31 +1,38 @@
-// Real kernel objects for tests: the cached Debian source tree (scripts/kernel-tree.sh) and pairs
-// of objects built before and after a patch (scripts/build-pair.sh).
+// Real kernel objects for tests: klpkit's prepared tree of the target kernel's exact source
+// (`klp target --prepare`, the same tree `klp build` uses) and pairs of objects built in it
+// before and after a patch (scripts/build-pair.sh).
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { repoRoot } from "./klp.js";
+import { repoRoot, runKlp } from "./klp.js";
 
 export const klpCache = process.env["KLP_CACHE"] ?? path.join(os.homedir(), ".cache/klpkit");
 
-function runScript(script: string, args: string[]): string {
-  const r = spawnSync("bash", [path.join(repoRoot, "scripts", script), ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    maxBuffer: 64 << 20,
-  });
-  if (r.status !== 0) {
-    const tail = (r.stderr ?? "").trimEnd().split("\n").slice(-25).join("\n");
-    throw new Error(`scripts/${script} ${args.join(" ")} failed (status ${r.status ?? r.signal}):\n${tail}`);
-  }
-  return r.stdout ?? "";
+/** The default target's tree as `klp target --prepare --json` reports it. */
+export interface TestTree {
+  readonly dir: string;
+  readonly makeVars: readonly string[];
+  readonly layouts: Record<string, { size: number; fields: Record<string, { offset: number; size: number }> }>;
 }
 
-/** The prepared kernel source tree (prepared on first use, then cached); its absolute path. */
-export function kernelTree(): string {
-  const lines = runScript("kernel-tree.sh", []).split("\n").filter((l) => l.trim() !== "");
-  const tree = lines[lines.length - 1];
-  if (!tree || !path.isAbsolute(tree)) throw new Error(`scripts/kernel-tree.sh printed no tree path`);
+const trees = new Map<string, TestTree>();
+
+/** The prepared kernel tree of `kernel` (prepared on first use, then cached). */
+export function preparedTree(kernel?: string): TestTree {
+  const key = kernel ?? "";
+  const known = trees.get(key);
+  if (known) return known;
+  const r = runKlp(["target", "--prepare", "--json", ...(kernel ? ["--kernel", kernel] : [])], 1_800_000);
+  if (r.status !== 0) throw new Error(`klp target --prepare failed (status ${r.status}):\n${r.stderr.trimEnd().split("\n").slice(-25).join("\n")}`);
+  const t = JSON.parse(r.stdout) as { tree: string; makeVars: string[]; layouts: TestTree["layouts"] };
+  const tree = { dir: t.tree, makeVars: t.makeVars, layouts: t.layouts };
+  trees.set(key, tree);
   return tree;
+}
+
+/** The prepared tree's absolute path. */
+export function kernelTree(kernel?: string): string {
+  return preparedTree(kernel).dir;
 }
 
 export interface Pair {
@@ -36,12 +43,20 @@ export interface Pair {
 /**
  * Builds `objs` (paths relative to the tree) before and after `patchFile` (or `-`: a plain
  * rebuild) into `$KLP_CACHE/pairs/<name>`, name defaulting to the patch's base name. Cached:
- * a second call with the same patch and objects does nothing.
+ * a second call with the same patch, objects and tree does nothing.
  */
-export function buildPair(patchFile: string, objs: string[], name?: string): Pair {
+export function buildPair(patchFile: string, objs: string[], name?: string, kernel?: string): Pair {
+  const tree = preparedTree(kernel);
   const pairName = name ?? (patchFile === "-" ? "rebuild" : path.basename(patchFile, ".patch"));
-  const outDir = path.join(klpCache, "pairs", pairName);
-  runScript("build-pair.sh", [patchFile, outDir, ...objs]);
+  const outDir = path.join(klpCache, "pairs", `${pairName}${kernel ? `-${kernel}` : ""}`);
+  const r = spawnSync("bash", [path.join(repoRoot, "scripts/build-pair.sh"), patchFile, outDir, ...objs], {
+    encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20,
+    env: { ...process.env, KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") },
+  });
+  if (r.status !== 0) {
+    const tail = (r.stderr ?? "").trimEnd().split("\n").slice(-25).join("\n");
+    throw new Error(`scripts/build-pair.sh ${patchFile} failed (status ${r.status ?? r.signal}):\n${tail}`);
+  }
   return {
     orig: objs.map((o) => path.join(outDir, "orig", o)),
     patched: objs.map((o) => path.join(outDir, "patched", o)),

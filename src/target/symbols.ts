@@ -31,11 +31,6 @@ function indexByName(symbols: KernelSymbol[]): SymbolTable {
   return { symbols, byName };
 }
 
-/** True for Debian's placeholder System.map ("The real System.map is in the …-dbg package"). */
-export function isPlaceholderSystemMap(text: string): boolean {
-  return text.length < 4096 && /real System\.map is in/.test(text);
-}
-
 /** Parses System.map or /proc/kallsyms text (`address type name [module]`); vmlinux lines only. */
 export function parseKallsyms(file: string, text: string): SymbolTable {
   const symbols: KernelSymbol[] = [];
@@ -79,4 +74,11 @@ export function moduleSymbols(koPath: string, data: Buffer): SymbolTable {
     symbols.push({ name: s.name, address: s.value, type: s.type === 2 ? "t" : "d", ...(file ? { file } : {}) });
   }
   return indexByName(symbols);
+}
+
+/** What klp needs to know about the target's symbols, loaded once per build. */
+export interface KernelView {
+  readonly vmlinux: SymbolTable;
+  readonly exports: ReadonlyMap<string, Export>;
+  moduleTable(name: string): SymbolTable;
 }

@@ -1,0 +1,48 @@
+// Resolving the target kernel from what the user named: the one place that asks Debian, reads
+// the config and finds the kernel's files (fetching them into the cache when the kernel is not
+// installed). Cheap enough for every command; the source tree is prepared only by `build`.
+import fs from "node:fs";
+import path from "node:path";
+import { badInput } from "../errors.js";
+import { cacheRoot } from "./cache.js";
+import { compilerOf } from "./compiler.js";
+import { isEnabled, readConfig } from "./config.js";
+import { debianKernel } from "./debian.js";
+import { debianKernelFiles } from "./kernel-files.js";
+import { DEFAULT_KERNEL, type Target, type TargetArch } from "./target.js";
+
+export interface TargetRequest {
+  /** Kernel release (default DEFAULT_KERNEL). */
+  readonly kernel?: string;
+  /** A prepared source tree to build in (`--source`). */
+  readonly source?: string;
+}
+
+function archOf(config: ReturnType<typeof readConfig>): TargetArch {
+  if (isEnabled(config, "CONFIG_X86_64")) return "x86_64";
+  if (isEnabled(config, "CONFIG_ARM64")) return "arm64";
+  throw badInput(config.file, "the kernel is neither x86-64 nor arm64 (no CONFIG_X86_64 or CONFIG_ARM64)");
+}
+
+export function resolveTarget(req: TargetRequest, log: (s: string) => void): Target {
+  const release = req.kernel ?? DEFAULT_KERNEL;
+  const root = cacheRoot();
+  if (req.source !== undefined && !fs.existsSync(path.join(req.source, "Makefile"))) {
+    throw badInput(req.source, "not a kernel source tree (no Makefile)");
+  }
+  const debian = debianKernel(release);
+  const files = debianKernelFiles(debian, root, log);
+  const config = readConfig(files.config);
+  return {
+    release,
+    arch: archOf(config),
+    debian,
+    source: { package: debian.sourcePackage, version: debian.sourceVersion },
+    ...(req.source !== undefined ? { userTree: path.resolve(req.source) } : {}),
+    config,
+    compiler: compilerOf(config),
+    files,
+    cacheRoot: root,
+    id: `${release}_${debian.packageVersion}`,
+  };
+}

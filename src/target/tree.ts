@@ -1,0 +1,68 @@
+// The tree a livepatch is built in: klpkit's own, extracted from the exact source tarball and
+// configured with the kernel's own config and compiler (one tree per source version and config,
+// so 6.1.0-56-amd64 and 6.1.0-56-cloud-amd64 never share one), or a tree the user gave.
+import fs from "node:fs";
+import path from "node:path";
+import { ExitCode, KlpError, badInput } from "../errors.js";
+import { runScript, type BuildTree } from "../kbuild/tree.js";
+import type { Layouts } from "../object/layouts.js";
+import { cacheDir } from "./cache.js";
+import { checkInstalledCompiler } from "./compiler.js";
+import { configDifferences, readConfig } from "./config.js";
+import { probeLayouts } from "./layouts.js";
+import { exactSource } from "./source.js";
+import type { Target } from "./target.js";
+
+export interface PreparedTree extends BuildTree {
+  /** False for a tree the user gave (--source): klpkit did not prepare it. */
+  readonly own: boolean;
+  /** The special-section struct layouts of this kernel. */
+  readonly layouts: Layouts;
+}
+
+/**
+ * Options that name signing keys or a build id, not code: Debian's packaged config names
+ * certificates the source package lacks (kernel-tree.sh blanks them) and leaves some out.
+ */
+const NOT_CODE = new Set(["CONFIG_SYSTEM_TRUSTED_KEYS", "CONFIG_MODULE_SIG_KEY", "CONFIG_SYSTEM_REVOCATION_KEYS", "CONFIG_MODULE_SIG_ALL", "CONFIG_BUILD_SALT"]);
+
+function stampOf(dir: string): string {
+  for (const f of [".klpkit-ready", ".config"]) {
+    const p = path.join(dir, f);
+    if (fs.existsSync(p)) return fs.readFileSync(p, "latin1");
+  }
+  return "";
+}
+
+export function prepareTree(t: Target, log: (s: string) => void): PreparedTree {
+  if (t.userTree) return userTree(t, t.userTree);
+  checkInstalledCompiler(t.compiler, t.release);
+  const src = exactSource(t.debian, t.cacheRoot, log);
+  const dir = path.join(cacheDir(t.cacheRoot, "trees"), `${src.package}_${src.version}_${t.config.sha256.slice(0, 12)}`);
+  // KERNELRELEASE as Debian's build sets it: UTS_RELEASE and vermagic are the running kernel's.
+  const makeVars = [...t.compiler.makeVars, `KERNELRELEASE=${t.release}`];
+  if (!fs.existsSync(path.join(dir, ".klpkit-ready"))) log(`preparing ${src.package} ${src.version} with ${t.release}'s config (once, about a minute)`);
+  runScript("kernel-tree.sh", [], {
+    KLP_TREE_DIR: dir, KLP_SOURCE_TARBALL: src.tarball, KLP_CONFIG: t.config.file, KLP_MAKE_VARS: makeVars.join(" "),
+  }, `preparing ${src.package} ${src.version} for ${t.release}`);
+  // olddefconfig with this machine's toolchain must give back the kernel's own config: a
+  // different compiler shows up as CONFIG_GCC_VERSION, CONFIG_CC_HAS_* … and builds other code.
+  const drift = configDifferences(t.config, readConfig(path.join(dir, ".config")), NOT_CODE);
+  if (drift.length) {
+    throw new KlpError(ExitCode.refused, `configuring ${src.package} ${src.version} here does not reproduce ${t.release}'s config: ${drift.slice(0, 8).join(", ")}${drift.length > 8 ? ` and ${drift.length - 8} more` : ""} differ`,
+      undefined, drift.slice(0, 8).map((k) => `${k}: kernel ${t.config.values.get(k) ?? "(unset)"}, here ${readConfig(path.join(dir, ".config")).values.get(k) ?? "(unset)"}`),
+      { hint: "install the kernel's own toolchain; klpkit builds only what the running kernel's build would have built" });
+  }
+  const layouts = probeLayouts(dir, makeVars, path.join(dir, ".klpkit-layouts.json"), stampOf(dir));
+  return { dir, makeVars, own: true, layouts };
+}
+
+/** A tree of the user's: used as it is configured; the byte proof decides whether it is the kernel's. */
+function userTree(t: Target, dir: string): PreparedTree {
+  if (!fs.existsSync(path.join(dir, ".config")) || !fs.existsSync(path.join(dir, "include/generated/autoconf.h"))) {
+    throw badInput(dir, "kernel tree is not prepared (.config and 'make modules_prepare' needed)");
+  }
+  const key = stampOf(dir);
+  const cacheFile = path.join(cacheDir(t.cacheRoot, "layouts"), `${dir.replace(/[^A-Za-z0-9]+/g, "_")}.json`);
+  return { dir, makeVars: [], own: false, layouts: probeLayouts(dir, [], cacheFile, key) };
+}
