@@ -19,6 +19,15 @@ export interface Compiler {
   readonly makeVars: readonly string[];
 }
 
+/**
+ * Kconfig asks `$(RUSTC) --version` (6.12: CONFIG_RUSTC_VERSION). A kernel built without Rust
+ * records 0; a rustc on this machine's PATH would change the config, so it is hidden from kbuild.
+ */
+function rustVars(config: KernelConfig): string[] {
+  const v = config.values.get("CONFIG_RUSTC_VERSION");
+  return v === "0" ? ["RUSTC=false"] : [];
+}
+
 export function compilerOf(config: KernelConfig): Compiler {
   const versionText = configString(config, "CONFIG_CC_VERSION_TEXT");
   if (!versionText) throw new KlpError(ExitCode.badInput, "the kernel config names no compiler (CONFIG_CC_VERSION_TEXT)", config.file);
@@ -28,12 +37,12 @@ export function compilerOf(config: KernelConfig): Compiler {
     const major = Math.floor(version / 10000);
     // LLVM=-19 makes kbuild use clang-19, ld.lld-19, llvm-ar-19 … (Documentation/kbuild/llvm.rst).
     const llvmIas = config.values.get("CONFIG_AS_IS_LLVM") === "y" ? [] : ["LLVM_IAS=0"];
-    return { kind: "clang", versionText, version, command: `clang-${major}`, lld, makeVars: [`LLVM=-${major}`, ...llvmIas] };
+    return { kind: "clang", versionText, version, command: `clang-${major}`, lld, makeVars: [`LLVM=-${major}`, ...llvmIas, ...rustVars(config)] };
   }
   const version = configNumber(config, "CONFIG_GCC_VERSION") ?? 0;
   // The first word is how the build invoked it: "gcc-12" for Debian, "gcc" for a plain build.
   const command = /^(\S*gcc\S*)/.exec(versionText)?.[1] ?? "gcc";
-  return { kind: "gcc", versionText, version, command, lld, makeVars: [`CC=${command}`] };
+  return { kind: "gcc", versionText, version, command, lld, makeVars: [`CC=${command}`, ...rustVars(config)] };
 }
 
 /** The first line of `command --version`, or why there is none. */
