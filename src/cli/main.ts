@@ -32,7 +32,12 @@ function main(argv: string[]): number {
   return command.run(rest);
 }
 
-/** An error as JSON on stdout, for `--json` callers: the same data the text shows. */
+/**
+ * An error as JSON on stdout for `klp build --json` callers (the same data the text shows). `klp
+ * diff` keeps its contract: on bad input, one line on stderr and nothing on stdout.
+ */
+const JSON_ERRORS = new Set(["build"]);
+
 function errorJson(e: KlpError): string {
   return JSON.stringify({ exitCode: e.code, error: e.message, refused: e.refusals, ...(e.hint ? { hint: e.hint } : {}), details: e.details }, null, 2);
 }
@@ -44,7 +49,7 @@ try {
   if (e instanceof KlpError) {
     const lines = [...e.refusals.map(refusalLine), ...e.details, ...(e.hint ? [`hint: ${e.hint}`] : [])];
     process.stderr.write(`klp: ${e.message}\n${lines.map((d) => `  ${d}\n`).join("")}`);
-    if (argv.includes("--json")) process.stdout.write(errorJson(e) + "\n");
+    if (JSON_ERRORS.has(argv[0] ?? "") && argv.includes("--json")) process.stdout.write(errorJson(e) + "\n");
     process.exitCode = e.code;
   } else {
     process.stderr.write(`klp: internal error: ${e instanceof Error ? e.message : String(e)} (please report this with the input files)\n`);

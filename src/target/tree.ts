@@ -7,7 +7,7 @@ import { ExitCode, KlpError, badInput } from "../errors.js";
 import { runScript, type BuildTree } from "../kbuild/tree.js";
 import type { Layouts } from "../object/layouts.js";
 import { cacheDir } from "./cache.js";
-import { checkInstalledCompiler } from "./compiler.js";
+import { checkInstalledCompiler, compilerOf } from "./compiler.js";
 import { configDifferences, readConfig } from "./config.js";
 import { probeLayouts } from "./layouts.js";
 import { exactSource } from "./source.js";
@@ -57,12 +57,23 @@ export function prepareTree(t: Target, log: (s: string) => void): PreparedTree {
   return { dir, makeVars, own: true, layouts };
 }
 
-/** A tree of the user's: used as it is configured; the byte proof decides whether it is the kernel's. */
+/** UTS_RELEASE the tree was prepared with (include/generated/utsrelease.h). */
+function treeRelease(dir: string): string | undefined {
+  const file = path.join(dir, "include/generated/utsrelease.h");
+  return fs.existsSync(file) ? /UTS_RELEASE "([^"]*)"/.exec(fs.readFileSync(file, "latin1"))?.[1] : undefined;
+}
+
+/**
+ * A tree of the user's: built exactly as it is configured — its own compiler (from its .config)
+ * and its own release — so no make of klpkit's rewrites its config or regenerates its headers.
+ * The byte proof decides whether it builds the running kernel.
+ */
 function userTree(t: Target, dir: string): PreparedTree {
   if (!fs.existsSync(path.join(dir, ".config")) || !fs.existsSync(path.join(dir, "include/generated/autoconf.h"))) {
     throw badInput(dir, "kernel tree is not prepared (.config and 'make modules_prepare' needed)");
   }
-  const key = stampOf(dir);
+  const release = treeRelease(dir);
+  const makeVars = [...compilerOf(readConfig(path.join(dir, ".config"))).makeVars, ...(release ? [`KERNELRELEASE=${release}`] : [])];
   const cacheFile = path.join(cacheDir(t.cacheRoot, "layouts"), `${dir.replace(/[^A-Za-z0-9]+/g, "_")}.json`);
-  return { dir, makeVars: [], own: false, layouts: probeLayouts(dir, [], cacheFile, key) };
+  return { dir, makeVars, own: false, layouts: probeLayouts(dir, makeVars, cacheFile, stampOf(dir)) };
 }
