@@ -1,13 +1,21 @@
-// End to end: every test/e2e/NAME.patch goes through `klp build` against the Debian 6.1
-// kernel, and the module is loaded into that kernel under qemu by `klp vm-test`, which runs
-// the case's check inside the VM. A module case is booted twice: the module loaded before the
-// livepatch, and after it (late module patching). An unsafe patch must be refused, writing nothing.
+// End to end: every case goes through `klp build` against its target kernel, and the module is
+// loaded into that kernel under qemu by `klp vm-test`, which runs the case's check inside the VM.
+// A module case is booted twice: the module loaded before the livepatch, and after it (late module
+// patching). Every check is also run once on the same kernel with an unrelated livepatch loaded
+// instead (the negative control): it must fail there, or the check proves nothing. An unsafe
+// patch must be refused, writing nothing.
+//
+// Suites: test/e2e and test/fixes on the default kernel (6.1.0-56-amd64); test/exact (each case
+// names its kernel, and a wrong --source tree the byte proof must refuse); test/e2e-6.12 and the
+// cases of test/e2e and test/fixes that apply to Debian 12's 6.12 kernel (SUITE.json there).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { repoRoot, runKlp } from "./support/klp.js";
+import { kernelTree } from "./support/kernel.js";
 
 interface E2eCase {
   check?: string;
@@ -22,19 +30,55 @@ interface E2eCase {
   replace?: boolean;
   /** Another case whose livepatch is loaded first (as klpe2e_<this case>_base); this one must supersede it. */
   before?: string;
+  /** The patch, when it is not NAME.patch beside the JSON (relative to the JSON's folder). */
+  patch?: string;
+  /** The target kernel, when not the suite's. */
+  kernel?: string;
+  /** Build in klpkit's exact tree of this other kernel (--source): the byte proof must refuse it. */
+  sourceOf?: string;
   why: string;
 }
 
-// test/e2e: one case per klpkit feature; test/fixes: fixes written the way stable fixes are.
-const dirs = ["test/e2e", "test/fixes"].map((d) => path.join(repoRoot, d)).filter((d) => fs.existsSync(d));
+interface Suite {
+  readonly dir: string;
+  readonly kernel: string | undefined;
+  readonly label: string;
+  /** Only the cases whose patch applies to this kernel's tree. */
+  readonly whereApplies?: boolean;
+  /** Cases left out, each with the reason. */
+  readonly skip?: Record<string, string>;
+  /** Fields that differ on this kernel, by case. */
+  readonly override?: Record<string, Partial<E2eCase>>;
+}
+
+interface Reuse { skip?: Record<string, string>; override?: Record<string, Partial<E2eCase>> }
+/** test/e2e-6.12/SUITE.json: its kernel, and which other suites' cases run there too. */
+interface SuiteFile { kernel: string; reuse: Record<string, Reuse> }
+
+const suiteFile = JSON.parse(fs.readFileSync(path.join(repoRoot, "test/e2e-6.12/SUITE.json"), "utf8")) as SuiteFile;
+const K612 = suiteFile.kernel;
+const SUITES: Suite[] = [
+  { dir: "test/e2e", kernel: undefined, label: "e2e" },
+  { dir: "test/fixes", kernel: undefined, label: "fix" },
+  { dir: "test/exact", kernel: undefined, label: "exact" },
+  { dir: "test/e2e-6.12", kernel: K612, label: "6.12" },
+  ...Object.entries(suiteFile.reuse).map(([dir, r]): Suite => ({
+    dir, kernel: K612, label: `6.12 ${path.basename(dir)}`, whereApplies: true, ...(r.skip ? { skip: r.skip } : {}), ...(r.override ? { override: r.override } : {}),
+  })),
+];
+
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "klp-e2e-"));
-const cases = dirs.flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => {
-  const name = f.slice(0, -5);
-  return { name, dir, patch: path.join(dir, `${name}.patch`), spec: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase };
-}));
+const cases = SUITES.flatMap((suite) => {
+  const dir = path.join(repoRoot, suite.dir);
+  return fs.readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "SUITE.json").sort().map((f) => {
+    const name = f.slice(0, -5);
+    const spec = { ...(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase), ...(suite.override?.[name] ?? {}) };
+    return { suite, name, dir, patch: path.join(dir, spec.patch ?? `${name}.patch`), spec, kernel: spec.kernel ?? suite.kernel };
+  });
+});
 
 test("test/fixes: at least 15 fixes across kernel/, mm/, fs/, net/, security/ and two modules", () => {
-  const fixes = cases.filter((c) => c.dir.endsWith(path.join("test", "fixes")));
+  const fixes = cases.filter((c) => c.suite.label === "fix");
   const files = fixes.map((c) => /^\+\+\+ b\/(\S+)/m.exec(fs.readFileSync(c.patch, "utf8"))?.[1] ?? "");
   assert.ok(fixes.length >= 15, `${fixes.length} fixes`);
   for (const top of ["kernel/", "mm/", "fs/", "net/", "security/"]) {
@@ -44,21 +88,48 @@ test("test/fixes: at least 15 fixes across kernel/, mm/, fs/, net/, security/ an
   assert.ok(modules.size >= 2, `fixes in modules: ${[...modules].join(", ")}`);
 });
 
-const BUILD_TIMEOUT = 600_000;
+const BUILD_TIMEOUT = 900_000;
 const VM_TIMEOUT = 300_000;
+const kernelArgs = (kernel: string | undefined) => (kernel ? ["--kernel", kernel] : []);
+const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, "_").toLowerCase();
 
-for (const { name, dir, patch, spec } of cases) {
-  test(`e2e ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT + 2 * VM_TIMEOUT }, () => {
-    const modName = `klpe2e_${name.replace(/-/g, "_")}`;
+/** Whether `patch` applies to the prepared tree of `kernel` (patch --dry-run, fuzz allowed as klp build does). */
+function applies(patch: string, kernel: string | undefined): boolean {
+  const r = spawnSync("patch", ["-p1", "--dry-run", "-f", "-s", "-i", patch], { cwd: kernelTree(kernel), encoding: "utf8" });
+  return r.status === 0;
+}
+
+/** An unrelated livepatch per kernel for the negative controls: cmdline's (version's for the cmdline case). */
+const controls = new Map<string, string>();
+function controlModule(kernel: string | undefined, caseName: string): string {
+  const which = caseName === "cmdline" ? "version" : "cmdline";
+  const key = `${kernel ?? "default"}-${which}`;
+  const known = controls.get(key);
+  if (known) return known;
+  const name = `klpe2e_control_${slug(key)}`;
+  const b = runKlp(["build", "--patch", path.join(repoRoot, "test/e2e", `${which}.patch`), "-o", out, "--name", name, ...kernelArgs(kernel)], BUILD_TIMEOUT);
+  assert.equal(b.status, 0, `klp build of the control livepatch: ${b.stderr}`);
+  const ko = path.join(out, `${name}.ko`);
+  controls.set(key, ko);
+  return ko;
+}
+
+for (const { suite, name, dir, patch, spec, kernel } of cases) {
+  test(`${suite.label} ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT * 2 + 3 * VM_TIMEOUT }, (t) => {
+    const skipped = suite.skip?.[name];
+    if (skipped) return t.skip(skipped);
+    if (suite.whereApplies && !applies(patch, kernel)) return t.skip(`does not apply to ${kernel}`);
+    const modName = `klpe2e_${slug(`${suite.label}_${name}`)}`.slice(0, 55);
     const ko = path.join(out, `${modName}.ko`);
     const earlier: string[] = (spec.needs ?? []).flatMap((m) => ["--preload", m]);
     if (spec.before) {
-      const baseName = `klpe2e_${name.replace(/-/g, "_")}_base`;
-      const base = runKlp(["build", "--patch", path.join(dir, `${spec.before}.patch`), "-o", out, "--name", baseName], BUILD_TIMEOUT);
+      const baseName = `${modName.slice(0, 49)}_base`;
+      const base = runKlp(["build", "--patch", path.join(dir, `${spec.before}.patch`), "-o", out, "--name", baseName, ...kernelArgs(kernel)], BUILD_TIMEOUT);
       assert.equal(base.status, 0, `klp build of the earlier patch: ${base.stderr}`);
       earlier.push("--preload", path.join(out, `${baseName}.ko`));
     }
-    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...(spec.replace ? ["--replace"] : [])], BUILD_TIMEOUT);
+    const source = spec.sourceOf ? ["--source", kernelTree(spec.sourceOf)] : [];
+    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...kernelArgs(kernel), ...source, ...(spec.replace ? ["--replace"] : [])], BUILD_TIMEOUT);
     const expected = spec.buildExit ?? 0;
     assert.equal(build.status, expected, `klp build exit ${build.status}\n${build.stderr}\n${build.stdout}`);
     if (expected !== 0) {
@@ -67,13 +138,21 @@ for (const { name, dir, patch, spec } of cases) {
       return;
     }
     assert.ok(fs.existsSync(ko));
-    const script = path.join(out, `${name}.check.sh`);
+    assert.match(build.stdout, /proven: [1-9]\d* function\(s\)/, "the byte proof ran");
+    const script = path.join(out, `${modName}.check.sh`);
     fs.writeFileSync(script, `${spec.check}\n`);
     const orders = spec.module ? [["--preload", spec.module], ["--postload", spec.module]] : [[]];
     for (const order of orders) {
       const warn = spec.expectWarn ? ["--expect-warn", spec.expectWarn] : [];
-      const vm = runKlp(["vm-test", ko, ...earlier, ...order, ...warn, "--check", script], VM_TIMEOUT);
+      const vm = runKlp(["vm-test", ko, ...kernelArgs(kernel), ...earlier, ...order, ...warn, "--check", script], VM_TIMEOUT);
       assert.equal(vm.status, 0, `klp vm-test ${order.join(" ")} exit ${vm.status}\n${vm.stdout}\n${vm.stderr}`);
     }
+    // Negative control: the same boot and check with an unrelated livepatch must fail in the check.
+    const control = controlModule(kernel, name);
+    const neg = runKlp(["vm-test", control, ...kernelArgs(kernel), ...(spec.needs ?? []).flatMap((m) => ["--preload", m]),
+      ...(spec.module ? ["--preload", spec.module] : []), "--check", script, "--json"], VM_TIMEOUT);
+    assert.equal(neg.status, 1, `negative control: the check passed without the fix\n${neg.stdout}\n${neg.stderr}`);
+    const report = JSON.parse(neg.stdout) as { steps: { id: string; status: string }[] };
+    assert.ok(report.steps.some((s) => s.id.startsWith("check:") && s.status === "fail"), `negative control failed before the check: ${neg.stdout}`);
   });
 }

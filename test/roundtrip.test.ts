@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { ElfFile, toModel, writeElf, SHT_RELA, SHT_STRTAB, SHT_SYMTAB } from "../src/elf/index.js";
-import { repoRoot, runKlp } from "./support/klp.js";
+import { runKlp } from "./support/klp.js";
+import { buildPair } from "./support/kernel.js";
 
 const FS_PROC = ["array", "base", "bootconfig", "cmdline", "consoles", "cpuinfo", "devices", "fd", "generic", "inode",
   "interrupts", "kcore", "kmsg", "loadavg", "meminfo", "namespaces", "page", "proc_net", "proc_sysctl", "proc_tty",
@@ -28,8 +29,8 @@ const disassembly = (file: string) => run("objdump", ["-dr", file]).stdout.split
 const isGenerated = (type: number, name: string) => type === SHT_SYMTAB || (type === SHT_STRTAB && (name === ".strtab" || name === ".shstrtab"));
 
 test("fs/proc objects: a plain rebuild of the kernel directory", () => {
-  const r = spawnSync("bash", [path.join(repoRoot, "scripts/build-pair.sh"), "-", pairDir, ...FS_PROC], { stdio: ["ignore", "ignore", "inherit"] });
-  assert.equal(r.status, 0, "build-pair.sh failed");
+  const pair = buildPair("-", FS_PROC, "rebuild-fs-proc");
+  assert.equal(path.dirname(path.dirname(pair.orig[0]!)), path.join(pairDir, "orig", "fs"));
 });
 
 test("read → model → write keeps every section, symbol and relocation of fs/proc objects", () => {

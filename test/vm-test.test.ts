@@ -137,7 +137,7 @@ test("bad input exits 2 with one line, without booting", () => {
     [[path.join(tmp, "missing.ko")], /missing\.ko: no such file/],
     [[notElf], /not-elf\.ko: not an ELF file/],
     [[notKo], /module\.txt: not a kernel module/],
-    [[mods.sample, "--kernel", "9.9.9-nosuch"], /vmlinuz-9\.9\.9-nosuch: no kernel image/],
+    [[mods.sample, "--kernel", "9.9.9-nosuch"], /no Debian package linux-image-9\.9\.9-nosuch/],
     [[mods.sample, "--preload", "no_such_module"], /--preload no_such_module: no module named no_such_module/],
     [[mods.sample, "--postload", "binfmt_misc,no-such-module"], /--postload no-such-module: no module named no_such_module/],
     [[mods.sample, "--check", path.join(tmp, "missing.sh")], /missing\.sh: check script: no such file/],

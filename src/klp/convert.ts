@@ -7,7 +7,7 @@ import type { OutObject, OutReloc, OutSection } from "../elf/model.js";
 import { ElfFile } from "../elf/reader.js";
 import { toModel } from "../elf/to-model.js";
 import { writeElf } from "../elf/writer.js";
-import { ExitCode, KlpError } from "../errors.js";
+import { refuse, type KlpError } from "../errors.js";
 
 export const SHN_LIVEPATCH = 0xff20;
 export const SHF_RELA_LIVEPATCH = 0x00100000;
@@ -53,9 +53,11 @@ export function lateTableReferences(obj: OutObject, plan: ReadonlyMap<string, Kl
 /** The refusal for `late` (not empty), about `file`; `what` says which object, if the file does not. */
 export function lateTableRefusal(late: readonly LateTableReference[], file: string, what = ""): KlpError {
   const { table, module } = late[0]!;
-  return new KlpError(ExitCode.refused, `${what}the patched code's ${table} needs klp relocations against module ${module}, which the kernel applies only when that module is patched, after it read the livepatch's tables`, file,
-    [...late.map((l) => `${l.symbol} (${l.table}) of module ${l.module}`),
-      `hint: patched code cannot branch on a static key, tracepoint or static call of ${module}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`]);
+  return refuse(`${what}the patched code's ${table} needs klp relocations against module ${module}, which the kernel applies only when that module is patched, after it read the livepatch's tables`,
+    late.map((l) => ({
+      symbol: l.symbol, reason: `${l.table} entry of module ${l.module} would need a klp relocation applied too late`,
+      hint: `patched code cannot branch on a static key, tracepoint or static call of ${l.module}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`,
+    })), file);
 }
 
 export const klpSymbolName = (s: KlpSymbol) => `.klp.sym.${s.object}.${s.name},${s.sympos}`;

@@ -71,7 +71,9 @@ export function probeLayouts(tree: string, makeVars: readonly string[], cacheFil
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "klp-layouts-"));
   try {
     for (const [name, header] of PROBES) {
-      fs.writeFileSync(path.join(dir, `probe_${name}.c`), `#include <linux/kernel.h>\n#include <${header}>\nstruct ${name} klp_probe_${name};\n`);
+      // <linux/module.h> first, as module code includes it: asm/extable.h alone misses cpu_relax()
+      // when the config has no X86_MCE (Debian's cloud flavour).
+      fs.writeFileSync(path.join(dir, `probe_${name}.c`), `#include <linux/module.h>\n#include <${header}>\nstruct ${name} klp_probe_${name};\n`);
     }
     fs.writeFileSync(path.join(dir, "Kbuild"), "ccflags-y += -g\n");
     // -k: a struct this kernel lacks fails to compile alone; the others are still built.
