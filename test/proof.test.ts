@@ -45,20 +45,25 @@ test("every function of real 6.1 objects equals the running kernel's bytes (vmli
   const kernel = runningKernel(t, k, quiet);
   const tree = kernelTree();
   const pair = buildPair("-", OBJECTS, "proof-rebuild");
-  let proven = 0, references = 0, located = 0;
+  let proven = 0, references = 0, located = 0, overridden = 0;
   OBJECTS.forEach((obj, i) => {
     const { req, weak, unlocated } = requestFor(obj, pair.orig[i]!, tree, k);
     located += req.items.length;
     const r = prove([req], kernel);
     const wrong = r.mismatches.map((m) => m.symbol).sort();
     // kernel/fork.c's weak arch_release_task_struct/arch_dup_task_struct are not what runs:
-    // arch/x86 overrides them, and kallsyms' symbols of those names are x86's.
-    assert.deepEqual(wrong, [...weak].sort(), `${obj}: ${r.mismatches.map((m) => m.reason).join("; ")}`);
+    // arch/x86 overrides them, and kallsyms' symbols of those names are x86's. Only weak
+    // functions may differ (arch_task_cache_init, weak too, is not overridden and is proven).
+    assert.ok(wrong.every((w) => weak.includes(w)), `${obj}: ${r.mismatches.map((m) => m.reason).join("; ")}`);
+    if (obj === "kernel/fork.o") assert.deepEqual(wrong, ["arch_dup_task_struct", "arch_release_task_struct"]);
     assert.ok(unlocated.length <= req.items.length / 10, `${obj}: ${unlocated.length} functions not in kallsyms: ${unlocated.join(", ")}`);
     proven += r.functions;
     references += r.references;
+    overridden += wrong.length;
   });
-  assert.ok(proven >= 800, `${proven} functions proven of ${located}`);
+  // Every located function is proven, but for the weak ones the architecture overrides.
+  assert.equal(proven + overridden, located);
+  assert.ok(proven >= 500, `${proven} functions proven of ${located}`);
   assert.ok(references > proven, `${references} references resolved alike`);
   console.log(`proof: ${proven} of ${located} located functions equal the kernel's bytes; ${references} references resolved alike`);
 });

@@ -5,6 +5,7 @@
 // resolve to the same symbol (or the same string) as the build's relocation. A mismatch means the
 // source or config is not the running kernel's, and nothing may be written.
 import { isSealedEndbr, linkedValue } from "../arch/linked.js";
+import { STT_SECTION } from "../elf/constants.js";
 import type { ElfRela } from "../elf/types.js";
 import type { Refusal } from "../errors.js";
 import type { KData, KFunction, KObject, Referent } from "../object/kobject.js";
@@ -144,6 +145,21 @@ function entityAt(k: KObject, shndx: number | undefined, value: number, name?: s
   return undefined;
 }
 
+/**
+ * What the .ko's relocation names. A reference through a section symbol (`.data+0x1c4`) is read
+ * with the build's own offset from its symbol: `movb $0, enabled(%rip)` has addend -5, and
+ * guessing the instruction's length could land on the object before `enabled` in the .ko's
+ * shared .data, where the build's -fdata-sections object has `enabled` alone in its section.
+ */
+function koReferent(ko: KObject, kr: ElfRela, built: Referent, from: KFunction["section"]): Expected {
+  const sym = ko.elf.symbols[kr.symbol];
+  if (built.kind === "sym" && sym?.type === STT_SECTION) {
+    const hit = entityAt(ko, sym.shndx, kr.addend - built.offset);
+    if (hit) return { kind: "name", name: hit.name };
+  }
+  return expectedOf(ko.referent(kr, from));
+}
+
 /** A module symbol against the same symbol of the target's .ko (both unlinked objects). */
 function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally): void {
   const e = item.entity, o = req.orig;
@@ -168,7 +184,7 @@ function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally
     const expected = expectedOf(ref);
     const kr = koRelocs.get(r.offset);
     let found: Expected = { kind: "none" };
-    if (kr) found = expectedOf(ko.referent(kr, twin.section));
+    if (kr) found = koReferent(ko, kr, ref, twin.section);
     else if (ref.kind !== "none") {
       // No relocation in the .ko: the assembler resolved a reference inside its one .text.
       const value = linkedValue(o.elf.machine, r.type, twin.bytes.subarray(r.offset, r.offset + width), twin.sym.value + r.offset);

@@ -41,10 +41,12 @@ export function parsePahole(text: string): StructLayout | undefined {
     const m = MEMBER.exec(line);
     if (!m) continue;
     const [, name, bits, offset, bitOffset, unit] = m;
-    // A bitfield that fills whole bytes (6.12's `cpuid:16` inside ft_flags) is a field of its own.
-    const field: FieldLayout = bits === undefined
-      ? { offset: Number(offset), size: Number(unit) }
-      : { offset: Number(offset) + Math.floor(Number(bitOffset ?? 0) / 8), size: Math.max(1, Math.floor(Number(bits) / 8)) };
+    // A bitfield of whole, aligned bytes (6.12's `cpuid:16` inside ft_flags) is a field of its
+    // own; a smaller one (orc_entry's `sp_reg:4`) is known by its storage unit, as pahole shows it.
+    const whole = bits !== undefined && Number(bits) % 8 === 0 && Number(bitOffset ?? 0) % 8 === 0;
+    const field: FieldLayout = whole
+      ? { offset: Number(offset) + Number(bitOffset ?? 0) / 8, size: Number(bits) / 8 }
+      : { offset: Number(offset), size: Number(unit) };
     if (!fields.has(name!)) fields.set(name!, field);
   }
   return { size: Number(size[1]), fields };
