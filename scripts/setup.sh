@@ -9,7 +9,7 @@ KVER="${KLP_KERNEL:-6.1.0-56-amd64}"
 # fixtures), binutils as the reference reader, the default target kernel's headers and image
 # (its exact source, and any other kernel's packages, klp fetches into its cache itself with
 # apt-get download), kbuild's own needs, and the VM (qemu, busybox, cpio).
-PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 xz-utils
+PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 xz-utils lz4 zstd
       "linux-headers-$KVER" "linux-image-$KVER"
       bc bison flex libelf-dev libssl-dev dwarves kmod
       qemu-system-x86 busybox-static cpio)

@@ -20,7 +20,9 @@ export interface KernelImage {
 }
 
 /** The compressed payload of a bzImage (without the 4-byte size the kernel build appends). */
-export function bzImagePayload(buf: Buffer): { data: Buffer; size: number; format: "xz" | "gzip" | "zstd" } | string {
+type Compression = "xz" | "gzip" | "zstd" | "lz4" | "lzma";
+
+export function bzImagePayload(buf: Buffer): { data: Buffer; size: number; format: Compression } | string {
   if (buf.length < 0x250 || buf.readUInt32LE(0x202) !== 0x53726448) return "not a bzImage (no HdrS boot header)";
   if (buf.readUInt16LE(0x206) < 0x208) return "boot protocol too old to name its payload";
   const setupSects = buf[0x1f1] || 4;
@@ -33,7 +35,10 @@ export function bzImagePayload(buf: Buffer): { data: Buffer; size: number; forma
   if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return { data, size, format: "xz" };
   if (magic[0] === 0x1f && magic[1] === 0x8b) return { data, size, format: "gzip" };
   if (magic.readUInt32LE(0) === 0xfd2fb528) return { data, size, format: "zstd" };
-  return "payload compression is not xz, gzip or zstd";
+  // Debian's -cloud-amd64 images are lz4 (CONFIG_KERNEL_LZ4: the legacy lz4 frame).
+  if (magic.readUInt32LE(0) === 0x184c2102) return { data, size, format: "lz4" };
+  if (magic[0] === 0x5d && magic[1] === 0 && magic[2] === 0) return { data, size, format: "lzma" };
+  return "payload compression is not xz, gzip, zstd, lz4 or lzma";
 }
 
 /** True when an ELF executable carries the Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY). */
@@ -53,10 +58,10 @@ export function hasPvhNote(elf: Buffer): boolean {
   return false;
 }
 
-function decompress(p: { data: Buffer; format: "xz" | "gzip" | "zstd" }): Buffer | string {
+function decompress(p: { data: Buffer; format: Compression }): Buffer | string {
   if (p.format === "gzip") return zlib.gunzipSync(p.data);
-  const tool = p.format === "xz" ? "xz" : "zstd";
-  const r = spawnSync(tool, ["-dc"], { input: p.data, maxBuffer: 1 << 30 });
+  const tool = p.format === "lzma" ? "xz" : p.format;
+  const r = spawnSync(tool, [...(p.format === "lzma" ? ["--format=lzma"] : []), "-dc"], { input: p.data, maxBuffer: 1 << 30 });
   if (r.error) return `${tool} is not available`;
   if (r.status !== 0) return `${tool} -dc failed: ${r.stderr.toString().trim()}`;
   return r.stdout;
