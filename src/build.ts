@@ -16,6 +16,7 @@ import { convertToLivepatch, lateTableReferences, lateTableRefusal, type KlpSymb
 import { emitObject } from "./klp/emit.js";
 import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/livepatch-source.js";
 import { locateFunction, resolveExtern, type TargetObject } from "./klp/resolve.js";
+import { exposeStaticCallKeys } from "./klp/static-call-keys.js";
 import { foreignKeys, keysThroughTrampolines } from "./klp/static-calls.js";
 import { prove, type ProofCounts, type ProofItem, type ProofRequest } from "./proof/proof.js";
 import { runningKernel } from "./proof/running-kernel.js";
@@ -122,7 +123,12 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
       const target: TargetObject = { name: klpObjectName(tree.dir, obj), sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
       const em = emitObject(a.o, a.p, a.corr, a.sel);
       for (const key of keysThroughTrampolines(em.object, k.exports)) em.externs.delete(key);
-      const foreign = foreignKeys(em.object, k.exports, target.name);
+      const exposed = exposeStaticCallKeys(em.object, a.p.arch.relocAbs64);
+      for (const key of exposed) em.externs.set(key, { name: key, definedInObject: false, local: false, isFunction: false });
+      const foreign = [...foreignKeys(em.object, k.exports, target.name), ...exposed.flatMap((key) => {
+        const exp = k.exports.get(key);
+        return exp && exp.module !== "vmlinux" && exp.module !== target.name ? [{ key, module: exp.module, table: ".static_call_sites" }] : [];
+      })];
       if (foreign.length) {
         throw refuse(`${obj}: the patched code uses static keys or static calls of other modules`, foreign.map((f) => ({
           symbol: f.key, object: obj, reason: `${f.table} entry names ${f.key}, defined in module ${f.module}: linking to it would load and pin ${f.module}`,

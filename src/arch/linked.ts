@@ -37,4 +37,26 @@ export function isSealedEndbr(machine: number, built: Buffer, running: Buffer): 
   return machine === EM_X86_64 && built.subarray(0, 4).equals(ENDBR64) && running[0] === 0x0f && running[1] === 0x1f;
 }
 
+const NOP5 = Buffer.from([0x0f, 0x1f, 0x44, 0x00, 0x00]);
+const NOP2 = Buffer.from([0x66, 0x90]);
+
+/** A jump label site's two forms: `jmp rel32` or NOP5, `jmp rel8` or NOP2. */
+function jumpSiteForm(b: Buffer, at: number): number {
+  if (b[at] === 0xe9 || b.subarray(at, at + 5).equals(NOP5)) return 5;
+  if (b[at] === 0xeb || b.subarray(at, at + 2).equals(NOP2)) return 2;
+  return 0;
+}
+
+/**
+ * The length of a jump label site at `at` when build and running kernel hold either form of it:
+ * objtool (--hacks=jump_label, at vmlinux link time on 6.12's IBT kernels) turns the compiler's
+ * `jmp` into the NOP of its length for keys that start disabled, so the bytes differ and the
+ * site is the same. 0 when they are not two forms of one site.
+ */
+export function jumpSiteLength(machine: number, built: Buffer, running: Buffer, at: number): number {
+  if (machine !== EM_X86_64) return 0;
+  const a = jumpSiteForm(built, at), b = jumpSiteForm(running, at);
+  return a !== 0 && a === b ? a : 0;
+}
+
 export { wrap48 };

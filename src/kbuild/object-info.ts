@@ -9,7 +9,8 @@ export function klpObjectName(tree: string, object: string): string {
   const cmd = path.join(tree, path.dirname(object), `.${path.basename(object)}.cmd`);
   if (!fs.existsSync(cmd)) throw badInput(cmd, `no kbuild command record for ${object}; was it built?`);
   const text = fs.readFileSync(cmd, "latin1");
-  const line = text.split("\n").find((l) => l.startsWith("cmd_")) ?? "";
+  // `cmd_fs/binfmt_misc.o := …` until 6.2, `savedcmd_fs/binfmt_misc.o := …` since 6.3.
+  const line = text.split("\n").find((l) => /^(saved)?cmd_/.test(l)) ?? "";
   if (!/(^|\s)-DMODULE(\s|$)/.test(line)) return "vmlinux";
   const m = /-DKBUILD_MODNAME=['"\\]*([A-Za-z0-9_-]+)/.exec(line);
   if (!m) throw badInput(cmd, `${object} is built for a module but names no KBUILD_MODNAME`);

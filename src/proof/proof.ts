@@ -4,7 +4,7 @@
 // fields are not just skipped: where the running kernel's linked value can be read back, it must
 // resolve to the same symbol (or the same string) as the build's relocation. A mismatch means the
 // source or config is not the running kernel's, and nothing may be written.
-import { isSealedEndbr, linkedValue } from "../arch/linked.js";
+import { isSealedEndbr, jumpSiteLength, linkedValue } from "../arch/linked.js";
 import { STT_SECTION } from "../elf/constants.js";
 import type { ElfRela } from "../elf/types.js";
 import type { Refusal } from "../errors.js";
@@ -77,10 +77,23 @@ function mismatch(req: ProofRequest, item: ProofItem, what: string): Refusal {
   };
 }
 
-/** First difference outside relocation fields, or -1. Byte 0..3 may be an IBT-sealed endbr. */
-function firstDifference(machine: number, built: Buffer, running: Buffer, masked: (i: number) => boolean, isFunction: boolean): number {
+/** Where the build's bytes may be rewritten at link time: the function's jump label sites. */
+function rewritableSites(o: KObject, e: KFunction | KData): number[] {
+  return e.kind === "function" ? o.specialEntries(e).filter((x) => x.table.name === "__jump_table").map((x) => x.at) : [];
+}
+
+/**
+ * First difference outside relocation fields, or -1. Bytes 0..3 may be an IBT-sealed endbr, and
+ * a jump label site may hold the other of its two forms (see arch/linked.ts).
+ */
+function firstDifference(machine: number, built: Buffer, running: Buffer, masked: (i: number) => boolean, isFunction: boolean, sites: readonly number[] = []): number {
   const sealed = isFunction && isSealedEndbr(machine, built, running);
-  for (let i = sealed ? 4 : 0; i < built.length; i++) if (built[i] !== running[i] && !masked(i)) return i;
+  const rewritten = new Set<number>();
+  for (const at of sites) {
+    const n = jumpSiteLength(machine, built, running, at);
+    for (let i = 0; i < n; i++) rewritten.add(at + i);
+  }
+  for (let i = sealed ? 4 : 0; i < built.length; i++) if (built[i] !== running[i] && !masked(i) && !rewritten.has(i)) return i;
   return -1;
 }
 
@@ -95,7 +108,7 @@ function proveInVmlinux(req: ProofRequest, item: ProofItem, img: VmlinuxBytes, t
   if (e.kind === "data" && e.bss) { t.data++; return; } // zero-initialised: nothing in the image to compare
   const running = img.at(base, e.bytes.length);
   if (!running) { t.mismatches.push(mismatch(req, item, `is not in the kernel image at ${hex(base)}`)); return; }
-  const at = firstDifference(o.elf.machine, e.bytes, running, maskOf(o, e.relocs), e.kind === "function");
+  const at = firstDifference(o.elf.machine, e.bytes, running, maskOf(o, e.relocs), e.kind === "function", rewritableSites(o, e));
   if (at >= 0) {
     const end = Math.min(at + 6, e.bytes.length);
     t.mismatches.push(mismatch(req, item, `differs at +${hex(at)} (build: ${bytesHex(e.bytes.subarray(at, end))}; running kernel: ${bytesHex(running.subarray(at, end))})`));
@@ -170,7 +183,7 @@ function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally
     return;
   }
   const mine = maskOf(o, e.relocs), theirs = maskOf(ko, twin.relocs);
-  const at = firstDifference(o.elf.machine, e.bytes, twin.bytes, (i) => mine(i) || theirs(i), e.kind === "function");
+  const at = firstDifference(o.elf.machine, e.bytes, twin.bytes, (i) => mine(i) || theirs(i), e.kind === "function", rewritableSites(o, e));
   if (at >= 0) {
     const end = Math.min(at + 6, e.bytes.length);
     t.mismatches.push(mismatch(req, item, `differs at +${hex(at)} (build: ${bytesHex(e.bytes.subarray(at, end))}; ${req.target}.ko: ${bytesHex(twin.bytes.subarray(at, end))})`));
