@@ -11,8 +11,11 @@
 #   KLP_TREE       the prepared tree (configured, `make modules_prepare` done)
 #   KLP_MAKE_VARS  make variables of the target kernel, e.g. "CC=gcc-12 KERNELRELEASE=6.1.0-56-amd64"
 #
-# Each state is built with one `make -j2 $KLP_MAKE_VARS KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
-# (kbuild compiles objects of modules with -DMODULE by itself). The objects are deleted before
+# Each state is built with one `make $KLP_MAKE_VARS KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
+# (kbuild compiles objects of modules with -DMODULE by itself), one job at a time: kbuild's
+# single-target descent can reach one object twice (drivers/Makefile lists both char/ and
+# char/ipmi/), and two jobs would compile it at once and race ("fixdep: error opening file").
+# The objects are deleted before
 # each make, so both builds really compile. The patch is always reverted (trap), even on
 # failure; a run killed outright leaves it recorded in the tree, and the next run reverts it.
 # Runs are serialised with flock on the tree. If OUTDIR already holds both builds of every OBJ
@@ -126,7 +129,7 @@ build() { # state
   local t0=$SECONDS
   # A compile error is the patch's (or the tree's) problem, not a refusal: exit 2 with the
   # compiler's own messages, which make printed to stderr above.
-  make -j2 "${MAKE_VARS[@]}" KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >&2 || die "make failed for the $state build (the compiler's messages are above)" 2
+  make -j1 "${MAKE_VARS[@]}" KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >&2 || die "make failed for the $state build (the compiler's messages are above)" 2
   for o in "${objs[@]}"; do
     [ -f "$o" ] || die "make did not produce $o ($state)"
     mkdir -p "$outdir/$state/$(dirname "$o")"

@@ -14,6 +14,7 @@ const cases: [string, boolean, string][] = [
   ["arch/x86/kvm/vmx/vmx.o", true, "listed by arch/x86/kvm/Makefile as kvm-intel-y += vmx/vmx.o (no Makefile in vmx/)"],
   ["drivers/net/wireguard/main.o", true, "a module directory visited through drivers/net/"],
   ["drivers/gpu/drm/i810/i810_dma.o", false, "CONFIG_DRM_I810 is not set"],
+  ["drivers/char/ipmi/ipmi_msghandler.o", true, "drivers/Makefile lists char/ipmi/ itself (drivers/char/Makefile never names ipmi)"],
 ];
 
 test("objects the configuration builds, as kbuild computes them", () => {

@@ -189,6 +189,12 @@ test("modules.dep: dependencies first, each module once, - and _ alike", () => {
     for (const dep of index.modules.get(name)!.deps) assert.ok(nfs.indexOf(dep) < i, `${dep} must load before ${name}`);
   }
   assert.deepEqual(resolveLoadOrder(index, ["vfat"], "--postload", new Set(["fat"])).map((m) => m.name), ["vfat"]);
+  // modules.softdep: `softdep libcrc32c pre: crc32c`, an alias crc32c_intel and crc32c_generic
+  // provide; modprobe loads it first, or nf_conntrack's libcrc32c fails to load in the VM.
+  const ct = resolveLoadOrder(index, ["nf_conntrack"], "--preload").map((m) => m.name);
+  const crc = ct.findIndex((n) => n === "crc32c_intel" || n === "crc32c_generic");
+  assert.ok(crc >= 0 && crc < ct.indexOf("libcrc32c"), `a crc32c module loads before libcrc32c: ${ct.join(" ")}`);
+  assert.equal(ct[ct.length - 1], "nf_conntrack");
   assert.equal(readModuleInfo(mods.sample).name, "livepatch_sample");
   assert.equal(readModuleInfo(mods.sample).livepatch, true);
 });

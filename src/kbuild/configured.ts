@@ -51,15 +51,26 @@ export class ConfiguredObjects {
   }
 
   /**
-   * Every directory on the way down must be visited: fs/ lists proc/ only with CONFIG_PROC_FS.
-   * A directory without a kbuild Makefile (arch/) is passed: the top-level Makefile visits
-   * arch/x86/ itself.
+   * Every directory on the way down must be visited: fs/ lists proc/ only with CONFIG_PROC_FS. A
+   * directory may be listed by any ancestor, not only its parent: drivers/Makefile says
+   * `obj-y += char/ipmi/` and drivers/char/Makefile never names ipmi. A directory without a kbuild
+   * Makefile (arch/) is passed: the top-level Makefile visits arch/x86/ itself.
    */
   private visited(parts: readonly string[]): boolean {
-    for (let i = 1; i < parts.length; i++) {
-      const parent = this.listing(parts.slice(0, i).join("/"));
-      if (parent && !parent.dirs.has(parts[i]!)) return false;
-    }
-    return true;
+    const memo = new Map<number, boolean>();
+    const reached = (depth: number): boolean => {
+      if (depth <= 1) return true;
+      const known = memo.get(depth);
+      if (known !== undefined) return known;
+      let ok = false;
+      for (let a = depth - 1; a >= 1 && !ok; a--) {
+        const ancestor = this.listing(parts.slice(0, a).join("/"));
+        if (!ancestor) { ok = a === depth - 1 && reached(a); continue; }
+        ok = ancestor.dirs.has(parts.slice(a, depth).join("/")) && reached(a);
+      }
+      memo.set(depth, ok);
+      return ok;
+    };
+    return reached(parts.length);
   }
 }

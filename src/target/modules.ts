@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { badInput } from "../errors.js";
 import { moduleName } from "../vm/modinfo.js";
-import { moduleBytes, type KernelModule, type ModuleIndex } from "../vm/modules.js";
+import { moduleBytes, type KernelModule, type ModuleIndex, type SoftDeps } from "../vm/modules.js";
 import { kallsymsText } from "./kallsyms.js";
 import { moduleSymbols, parseKallsyms, parseModuleSymvers, type KernelView, type SymbolTable } from "./symbols.js";
 import type { Target } from "./target.js";
@@ -28,7 +28,40 @@ export function readModuleIndex(kernel: string, dir: string): ModuleIndex {
   if (fs.existsSync(builtinFile)) {
     for (const line of fs.readFileSync(builtinFile, "utf8").split("\n")) if (line.trim()) builtin.add(moduleName(line.trim()));
   }
-  return { kernel, dir, modules, builtin };
+  return { kernel, dir, modules, builtin, softdeps: readSoftDeps(dir), aliases: readAliases(dir) };
+}
+
+const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n") : []);
+
+/** modules.softdep: `softdep libcrc32c pre: crc32c` (depmod's collection of MODULE_SOFTDEP). */
+function readSoftDeps(dir: string): Map<string, SoftDeps> {
+  const out = new Map<string, { pre: string[]; post: string[] }>();
+  for (const line of lines(path.join(dir, "modules.softdep"))) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== "softdep" || !words[1]) continue;
+    const entry = out.get(moduleName(words[1])) ?? { pre: [], post: [] };
+    let list: string[] | undefined;
+    for (const w of words.slice(2)) {
+      if (w === "pre:") list = entry.pre;
+      else if (w === "post:") list = entry.post;
+      else list?.push(w); // words before any pre:/post: are not a soft dependency modprobe follows
+    }
+    out.set(moduleName(words[1]), entry);
+  }
+  return out;
+}
+
+/** Plain aliases of modules.alias (device-match patterns with wildcards are left out). */
+function readAliases(dir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of lines(path.join(dir, "modules.alias"))) {
+    const m = /^alias (\S+) (\S+)$/.exec(line);
+    if (!m || /[*?[]/.test(m[1]!)) continue;
+    const list = out.get(m[1]!) ?? [];
+    list.push(moduleName(m[2]!));
+    out.set(m[1]!, list);
+  }
+  return out;
 }
 
 export function targetModules(t: Target): ModuleIndex {

@@ -17,11 +17,20 @@ export interface KernelModule {
   readonly deps: readonly string[];
 }
 
+/** modules.softdep: what modprobe loads before (`pre:`) and after (`post:`) a module. */
+export interface SoftDeps {
+  readonly pre: readonly string[];
+  readonly post: readonly string[];
+}
+
 export interface ModuleIndex {
   readonly kernel: string;
   readonly dir: string;
   readonly modules: ReadonlyMap<string, KernelModule>;
   readonly builtin: ReadonlySet<string>;
+  readonly softdeps: ReadonlyMap<string, SoftDeps>;
+  /** Plain aliases (modules.alias without wildcards): `crc32c` → crc32c_intel, crc32c_generic. */
+  readonly aliases: ReadonlyMap<string, readonly string[]>;
 }
 
 /** A module the VM loads: from the kernel's tree, or a .ko file named on the command line. */
@@ -50,15 +59,33 @@ export function resolveLoadOrder(index: ModuleIndex, wanted: readonly string[], 
     if (index.builtin.has(name)) throw badInput(undefined, `${option} ${asked}: built into kernel ${index.kernel}, there is no module to load`);
     throw badInput(undefined, `${option} ${asked}: no module named ${name} in ${path.join(index.dir, "modules.dep")}`);
   };
+  /**
+   * A soft dependency names a module or an alias (libcrc32c: `pre: crc32c`, which crc32c_intel
+   * and crc32c_generic provide); modprobe loads it when it can and goes on when it cannot.
+   */
+  const soft = (dep: string): KernelModule | undefined => {
+    const name = moduleName(dep);
+    if (index.builtin.has(name)) return undefined;
+    return index.modules.get(name) ?? (index.aliases.get(dep) ?? []).map((a) => index.modules.get(a)).find((m) => m !== undefined);
+  };
   const visit = (name: string, file: string, deps: readonly string[], reason: string, asked: string): void => {
     if (seen.has(name)) return;
     seen.add(name);
+    const sd = index.softdeps.get(name);
+    for (const p of sd?.pre ?? []) {
+      const m = soft(p);
+      if (m && !seen.has(m.name)) visit(m.name, m.path, m.deps, `soft dependency of ${name}`, asked);
+    }
     for (const d of deps) {
       if (seen.has(d) || index.builtin.has(d)) continue;
       const dm = lookup(d, asked);
       visit(dm.name, dm.path, dm.deps, `dependency of ${name}`, asked);
     }
     out.push({ name, path: file, reason });
+    for (const p of sd?.post ?? []) {
+      const m = soft(p);
+      if (m && !seen.has(m.name)) visit(m.name, m.path, m.deps, `soft dependency of ${name}`, asked);
+    }
   };
   for (const arg of wanted) {
     if (isFileArg(arg)) {
