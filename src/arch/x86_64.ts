@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { EM_X86_64 } from "../elf/constants.js";
 import { LINE_ARGUMENT } from "./line-callees.js";
 import type { Arch, CodeView } from "./types.js";
+import { X86_64_STRUCTS } from "./x86_64-structs.js";
 
 const R = {
   NONE: 0, R64: 1, PC32: 2, GOT32: 3, PLT32: 4, R32: 10, R32S: 11, R16: 12, PC16: 13, R8: 14, PC8: 15,
@@ -21,6 +22,26 @@ const WIDTH = new Map<number, number>([
 // after it moves the target further: `cmpb $0x0, flag(%rip)` has addend -5.
 const PC_BIASES = [4, 5, 6, 8];
 const PC_RELATIVE = new Set<number>([R.PC32, R.PLT32, R.PC64, R.PC16, R.PC8, R.GOTPCREL, R.GOTPCRELX, R.REX_GOTPCRELX]);
+
+const CALL_REL32 = 0xe8;
+const ENDBR64 = [0xf3, 0x0f, 0x1e, 0xfa];
+/** `nopl 0x0(%rax,%rax,1)`: the 5-byte NOP ftrace leaves in place of `call __fentry__`. */
+const NOP5 = [0x0f, 0x1f, 0x44, 0x00, 0x00];
+const NOP1 = 0x90;
+
+function startsWith(code: Buffer, bytes: readonly number[], at: number): boolean {
+  return bytes.every((b, i) => code[at + i] === b);
+}
+
+/** Bytes of NOP instructions (one-byte NOPs or the 5-byte NOP) from `at`. */
+function nopBytes(code: Buffer, at: number): number {
+  let n = at;
+  for (;;) {
+    if (code[n] === NOP1) n += 1;
+    else if (startsWith(code, NOP5, n)) n += NOP5.length;
+    else return n - at;
+  }
+}
 
 type Iced = typeof import("iced-x86");
 let iced: Iced | undefined;
@@ -90,12 +111,21 @@ export const x86_64: Arch = {
   relocWidth: (t) => WIDTH.get(t) ?? 0,
   pcTargetBiases: (t) => (PC_RELATIVE.has(t) ? PC_BIASES : [0]),
 
+  pointerSize: 8,
+  knownLayouts: (name) => X86_64_STRUCTS.get(name) ?? [],
+
   hasFtraceEntry(f) {
-    // `call __fentry__` (e8 + rel32) first, after an `endbr64` when IBT is on.
-    for (const at of [1, 5]) {
-      if (f.code[at - 1] === 0xe8 && f.calleeAt(at) === "__fentry__") return true;
-    }
-    return false;
+    // The site is the first instruction, or the second behind an IBT `endbr64`.
+    const at = startsWith(f.code, ENDBR64, 0) ? ENDBR64.length : 0;
+    const fentry = f.calleeAt(at + 1) === "__fentry__";
+    // gcc/clang -mfentry: `call __fentry__` (e8 rel32).
+    if (f.code[at] === CALL_REL32 && fentry) return true;
+    // objtool --mcount (6.1; --mnop since 6.2): the call rewritten to a 5-byte NOP whose
+    // relocation became R_X86_64_NONE, still naming __fentry__.
+    if (startsWith(f.code, NOP5, at) && fentry) return true;
+    // gcc -mnop-mcount -mrecord-mcount (no relocation), or -fpatchable-function-entry=N,0
+    // (N one-byte NOPs): NOPs that an ftrace table records as this function's site.
+    return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= NOP5.length;
   },
 
   differsOnlyInLineNumbers(a, b) {

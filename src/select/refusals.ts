@@ -14,6 +14,16 @@ export function isInitOrExitSection(name: string): boolean {
   return /^\.(init|exit)\.(text|data|rodata|bss)/.test(name);
 }
 
+/**
+ * Why a change to `__init`/`__exit` code or data may be left out when the user accepts it: the
+ * running kernel keeps what it has, and the change takes effect with the next boot (or load).
+ */
+export function deferredInitReason(section: string): string {
+  return section.startsWith(".init.")
+    ? `__init (section ${section}): already ran at boot; the change takes effect at the next boot`
+    : `__exit (section ${section}): the running kernel keeps its old code; the change takes effect with the next boot or module load`;
+}
+
 /** `noinstr` code runs where ftrace must not; the livepatch core cannot redirect it. */
 export function isNoinstrSection(name: string): boolean {
   return name === ".noinstr.text" || name.startsWith(".noinstr.") || name === ".entry.text";
