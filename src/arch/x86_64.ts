@@ -25,22 +25,36 @@ const PC_RELATIVE = new Set<number>([R.PC32, R.PLT32, R.PC64, R.PC16, R.PC8, R.G
 
 const CALL_REL32 = 0xe8;
 const ENDBR64 = [0xf3, 0x0f, 0x1e, 0xfa];
-/** `nopl 0x0(%rax,%rax,1)`: the 5-byte NOP ftrace leaves in place of `call __fentry__`. */
-const NOP5 = [0x0f, 0x1f, 0x44, 0x00, 0x00];
-const NOP1 = 0x90;
+/** The 5-byte NOP ftrace sites hold when not calling: `nopl 0x0(%rax,%rax,1)` and kin. */
+const FTRACE_SITE = 5;
 
 function startsWith(code: Buffer, bytes: readonly number[], at: number): boolean {
   return bytes.every((b, i) => code[at + i] === b);
 }
 
-/** Bytes of NOP instructions (one-byte NOPs or the 5-byte NOP) from `at`. */
+/**
+ * Length of the NOP instruction at `at`, 0 if it is none: `90`, `66 90`, and the `0f 1f /0`
+ * family with any prefixes of 66/2e and any ModRM form (gcc writes `0f 1f 44 00 00`, clang's
+ * patchable entry `0f 1f 44 00 08`).
+ */
+function nopLength(code: Buffer, at: number): number {
+  let i = at;
+  while (code[i] === 0x66 || code[i] === 0x2e) i++;
+  if (code[i] === 0x90) return i - at + 1;
+  if (code[i] !== 0x0f || code[i + 1] !== 0x1f || code[i + 2] === undefined) return 0;
+  const modrm = code[i + 2]!, mod = modrm >> 6, rm = modrm & 7;
+  if (mod === 3 || ((modrm >> 3) & 7) !== 0) return 0;
+  const sib = rm === 4 ? code[i + 3] : undefined;
+  const disp = mod === 1 ? 1 : mod === 2 ? 4 : rm === 5 || (sib !== undefined && (sib & 7) === 5) ? 4 : 0;
+  const length = i - at + 3 + (rm === 4 ? 1 : 0) + disp;
+  return at + length <= code.length ? length : 0;
+}
+
+/** Bytes of back-to-back NOP instructions from `at`. */
 function nopBytes(code: Buffer, at: number): number {
   let n = at;
-  for (;;) {
-    if (code[n] === NOP1) n += 1;
-    else if (startsWith(code, NOP5, n)) n += NOP5.length;
-    else return n - at;
-  }
+  for (let len = nopLength(code, n); len > 0; len = nopLength(code, n)) n += len;
+  return n - at;
 }
 
 type Iced = typeof import("iced-x86");
@@ -122,10 +136,10 @@ export const x86_64: Arch = {
     if (f.code[at] === CALL_REL32 && fentry) return true;
     // objtool --mcount (6.1; --mnop since 6.2): the call rewritten to a 5-byte NOP whose
     // relocation became R_X86_64_NONE, still naming __fentry__.
-    if (startsWith(f.code, NOP5, at) && fentry) return true;
+    if (nopLength(f.code, at) === FTRACE_SITE && fentry) return true;
     // gcc -mnop-mcount -mrecord-mcount (no relocation), or -fpatchable-function-entry=N,0
-    // (N one-byte NOPs): NOPs that an ftrace table records as this function's site.
-    return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= NOP5.length;
+    // (gcc: N one-byte NOPs; clang: one N-byte NOP): NOPs an ftrace table records as the site.
+    return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= FTRACE_SITE;
   },
 
   differsOnlyInLineNumbers(a, b) {
