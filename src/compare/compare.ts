@@ -43,7 +43,10 @@ export class Comparer {
       if (ox !== oy || ra.type(i) !== rb.type(j)) return `${what}: code differs at +${hex(Math.min(ox, oy))}`;
       const rx = this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), a.section);
       const ry = this.p.referentOf(rb.sym(j), rb.type(j), rb.addend(j), b.section);
-      if (!this.refs.same(rx, ry)) return `${what} +${hex(ox)}: refers to ${describeReferent(rx)}, now ${describeReferent(ry)}`;
+      if (!this.refs.same(rx, ry)) {
+        const dx = describeReferent(rx), dy = describeReferent(ry);
+        return `${what} +${hex(ox)}: ${dx === dy ? `what ${dx} holds differs` : `refers to ${dx}, now ${dy}`}`;
+      }
       i++;
       j++;
     }

@@ -17,14 +17,12 @@ export function describeReferent(r: Referent): string {
   }
 }
 
-/** A window of a shared section's bytes stands for an anonymous place in it (no symbol covers it). */
-const ANON_WINDOW = 32;
 /** Private objects point at private objects (UBSAN data at its type descriptor); this deep at most. */
 const MAX_DEPTH = 8;
 
 export class Referents {
-  /** Verdicts on pairs of private object sections, by "orig index:patched index". */
-  private readonly objects = new Map<string, boolean>();
+  /** Verdicts on pairs of anonymous places, by "orig section:offset:patched section:offset". */
+  private readonly places = new Map<string, boolean>();
 
   constructor(readonly o: KObject, readonly p: KObject, readonly corr: Correlation) {}
 
@@ -42,45 +40,55 @@ export class Referents {
     if (a.kind === "sec" && b.kind === "sec") {
       if (isPrivateObjectSection(a.section) && isPrivateObjectSection(b.section)) {
         return a.offset === b.offset && privateObjectKind(a.section.name) === privateObjectKind(b.section.name)
-          && this.sameObject(a.section, b.section, depth);
+          && this.sameBytes(a.section, 0, b.section, 0, depth);
       }
       if (a.section.name !== b.section.name) return false;
-      return this.samePlace(a.section, a.target, b.section, b.target);
+      return this.samePlace(a.section, a.target, b.section, b.target, depth);
     }
     return false;
   }
 
-  /** A place in a shared section: one constant of a constant pool, else a window of bytes. */
-  private samePlace(sa: ElfSection, ta: number, sb: ElfSection, tb: number): boolean {
-    const wa = this.o.elf.data(sa.index), wb = this.p.elf.data(sb.index);
-    if (wa.length === 0 && wb.length === 0) return ta === tb;
+  /**
+   * An anonymous place in a shared section: one constant of a constant pool (`.rodata.cst16`),
+   * else the bytes up to the next place the object refers to (a fixup in `.fixup`, a constant
+   * in `.rodata`), compared with what their relocations refer to.
+   */
+  private samePlace(sa: ElfSection, ta: number, sb: ElfSection, tb: number, depth: number): boolean {
     const entry = constantPoolEntry(sa);
     if (entry && entry === constantPoolEntry(sb)) {
       const ea = ta - (ta % entry), eb = tb - (tb % entry);
-      return ta - ea === tb - eb && wa.subarray(ea, ea + entry).equals(wb.subarray(eb, eb + entry));
+      return ta - ea === tb - eb && this.sameBytes(sa, ea, sb, eb, depth, entry);
     }
-    return wa.subarray(ta, ta + ANON_WINDOW).equals(wb.subarray(tb, tb + ANON_WINDOW));
+    return this.sameBytes(sa, ta, sb, tb, depth);
   }
 
-  /** Two private objects (whole sections): same bytes, apart from source locations, and same referents. */
-  private sameObject(sa: ElfSection, sb: ElfSection, depth: number): boolean {
-    const key = `${sa.index}:${sb.index}`;
-    const known = this.objects.get(key);
+  /**
+   * The bytes of two anonymous places, from `ta`/`tb` to the place's end (or `length` bytes):
+   * equal apart from relocation fields and source locations, and their relocations referring
+   * to the same things.
+   */
+  private sameBytes(sa: ElfSection, ta: number, sb: ElfSection, tb: number, depth: number, length?: number): boolean {
+    const key = `${sa.index}:${ta}:${sb.index}:${tb}`;
+    const known = this.places.get(key);
     if (known !== undefined) return known;
-    if (depth > MAX_DEPTH || sa.size !== sb.size || sa.type !== sb.type) return false;
+    const whole = isPrivateObjectSection(sa);
+    const la = Math.max(0, length ?? (whole ? sa.size : this.o.placeEnd(sa, ta) - ta));
+    const lb = Math.max(0, length ?? (whole ? sb.size : this.p.placeEnd(sb, tb) - tb));
+    if (depth > MAX_DEPTH || la !== lb || sa.type !== sb.type) return false;
     // Assumed equal while being compared, so a cycle of references does not recurse forever.
-    this.objects.set(key, true);
-    const ra = this.o.elf.relocTable(sa.index).span(0, sa.size), rb = this.p.elf.relocTable(sb.index).span(0, sb.size);
-    let same = ra.length === rb.length;
-    for (let i = 0; same && i < ra.length; i++) {
+    this.places.set(key, true);
+    const a = this.o.range(sa, ta, la), b = this.p.range(sb, tb, lb);
+    let same = a.relocs.length === b.relocs.length;
+    for (let i = 0; same && i < a.relocs.length; i++) {
+      const ra = a.relocs, rb = b.relocs;
       same = ra.offset(i) === rb.offset(i) && ra.type(i) === rb.type(i)
         && this.same(this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), sa), this.p.referentOf(rb.sym(i), rb.type(i), rb.addend(i), sb), depth + 1);
     }
     if (same) {
-      const masks = [...relocMasks(ra, this.o.arch), ...locationRanges(sa, ra.indexAt(0) === 0, this.o.arch.pointerSize)];
-      same = firstDifference(this.o.elf.data(sa.index), this.p.elf.data(sb.index), masks) < 0;
+      const location = whole ? locationRanges(sa, a.relocs.indexAt(0) === 0, this.o.arch.pointerSize) : [];
+      same = firstDifference(a.bytes, b.bytes, [...relocMasks(a.relocs, this.o.arch), ...location]) < 0;
     }
-    this.objects.set(key, same);
+    this.places.set(key, same);
     return same;
   }
 }

@@ -127,6 +127,7 @@ export class KObject {
   private readonly tables = new Map<number, SpecialTable>();
   private readonly tableIndex = new Map<string, Map<number, SpecialEntry[]>>();
   private ownersCache: Map<number, Set<number>> | undefined;
+  private placesCache: Map<number, number[]> | undefined;
 
   constructor(readonly elf: ElfFile, readonly arch: Arch, readonly options: KObjectOptions = {}) {
     const symbols = elf.symbols;
@@ -243,6 +244,43 @@ export class KObject {
     return out;
   }
 
+  /**
+   * Where the anonymous place at `target` of a shared section ends: at the next place anything
+   * in the object refers to (or a symbol starts), else at the section's end. A fixup in the
+   * shared `.fixup` of 4.x kernels ends where the next __ex_table entry's fixup begins.
+   */
+  placeEnd(section: ElfSection, target: number): number {
+    const places = (this.placesCache ??= this.referencedPlaces()).get(section.index) ?? [];
+    let lo = 0, hi = places.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (places[mid]! <= target) lo = mid + 1; else hi = mid;
+    }
+    return lo < places.length ? places[lo]! : section.size;
+  }
+
+  /** Per section, the sorted offsets that relocations of allocated sections point at. */
+  private referencedPlaces(): Map<number, number[]> {
+    const out = new Map<number, Set<number>>();
+    const add = (shndx: number, at: number) => {
+      const set = out.get(shndx) ?? new Set<number>();
+      set.add(at);
+      out.set(shndx, set);
+    };
+    for (const { rela, target } of this.elf.relaSections()) {
+      if ((target.flags & C.SHF_ALLOC) === 0 || rela.info !== target.index) continue;
+      const rs = this.elf.relocTable(target.index);
+      for (let i = 0; i < rs.length; i++) {
+        const sym = this.elf.symbols[rs.syms[i]!];
+        if (!sym || sym.shndx === C.SHN_UNDEF || sym.shndx >= C.SHN_LORESERVE) continue;
+        const bias = target.flags & C.SHF_EXECINSTR ? this.arch.pcTargetBiases(rs.types[i]!)[0]! : 0;
+        add(sym.shndx, sym.value + rs.addends[i]! + bias);
+      }
+    }
+    for (const [shndx, cover] of this.covers) for (const at of cover.starts) add(shndx, at);
+    return new Map([...out].map(([k, v]) => [k, [...v].sort((a, b) => a - b)]));
+  }
+
   /** Special-section entries of tables passing `which` owned by `f`, ordered by table then place. */
   entriesOf(f: KFunction, which: (t: TableSpec) => boolean = () => true): SpecialEntry[] {
     const out: SpecialEntry[] = [];
@@ -266,7 +304,10 @@ export class KObject {
       const relocs = this.elf.relocTable(section.index);
       const sample: TableSample = {
         name: section.name, size: section.size, entsize: section.entsize, relocs,
-        refersToCode: (i) => this.refersToCode(relocs.syms[i]!),
+        refersToFunction: (i) => {
+          const ref = this.referentOf(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section);
+          return ref.kind === "sym" && this.byIndex.get(ref.sym.index)?.kind === "function";
+        },
       };
       t = resolveTable(tableSpec(section.name)!, sample, this.context());
       this.tables.set(section.index, t);
@@ -284,12 +325,6 @@ export class KObject {
 
   private context() {
     return { arch: this.arch, layouts: this.options.layouts, file: this.path };
-  }
-
-  private refersToCode(symIndex: number): boolean {
-    const sym = this.elf.symbols[symIndex];
-    const section = sym && sym.shndx > 0 && sym.shndx < C.SHN_LORESERVE ? this.elf.sections[sym.shndx] : undefined;
-    return section !== undefined && (section.flags & C.SHF_EXECINSTR) !== 0;
   }
 
   private indexTable(name: string, sections: readonly ElfSection[]): Map<number, SpecialEntry[]> {

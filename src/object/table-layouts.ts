@@ -17,8 +17,11 @@ export interface TableSample {
   /** sh_entsize; 0 when the assembler was not told. */
   readonly entsize: number;
   readonly relocs: RelocTable;
-  /** Relocation `i` refers to code (a defined symbol of an executable section). */
-  refersToCode(i: number): boolean;
+  /**
+   * Relocation `i` points into a function of the object, as an entry's owner field does (a
+   * fixup in the shared `.fixup` section is code, but no function's).
+   */
+  refersToFunction(i: number): boolean;
 }
 
 interface Context {
@@ -58,14 +61,14 @@ function project(spec: StructTableSpec, layout: StructLayout, name: string): Spe
   return out;
 }
 
-/** Entries of `size` bytes each have a relocation to code at `owner` (the function they belong to). */
+/** Entries of `size` bytes each have a relocation at `owner` into the function they belong to. */
 function ownersFit(s: TableSample, size: number, owner: number): boolean {
   if (size <= 0 || s.size % size !== 0) return false;
   const entries = s.size / size;
   let seen = 0;
   for (let i = 0; i < s.relocs.length; i++) {
     const off = s.relocs.offsets[i]!;
-    if (off % size === owner && s.refersToCode(i)) seen++;
+    if (off % size === owner && s.refersToFunction(i)) seen++;
   }
   return seen === entries;
 }
@@ -78,7 +81,7 @@ function resolveStruct(spec: StructTableSpec, s: TableSample, ctx: Context): Spe
     if (typeof t === "string") throw bad(ctx, s, `the target's ${t}`);
     if (s.entsize && s.entsize !== t.entrySize) throw bad(ctx, s, `sh_entsize ${s.entsize}, but the target's struct ${spec.struct} is ${t.entrySize} bytes`);
     if (!ownersFit(s, t.entrySize, t.ownerField)) {
-      throw bad(ctx, s, `${s.size} bytes are not ${t.entrySize}-byte struct ${spec.struct} entries each pointing into code at offset ${t.ownerField} (the target's layout); built for another kernel?`);
+      throw bad(ctx, s, `${s.size} bytes are not ${t.entrySize}-byte struct ${spec.struct} entries each pointing into a function at offset ${t.ownerField} (the target's layout); built for another kernel?`);
     }
     return t;
   }
@@ -141,7 +144,7 @@ function resolveSites(spec: SiteTableSpec, s: TableSample, ctx: Context): Specia
  * the target's layout or from dividing its size by the entry count.
  */
 export function parallelEntrySize(struct: string, section: { name: string; size: number }, entries: number, ctx: Context): number {
-  const sample = { name: section.name, size: section.size, entsize: 0, relocs: undefined as never, refersToCode: () => false };
+  const sample = { name: section.name, size: section.size, entsize: 0, relocs: undefined as never, refersToFunction: () => false };
   const given = ctx.layouts?.get(struct);
   const size = given ? given.size : entries ? section.size / entries : 0;
   if (entries && section.size !== size * entries) {
