@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { compileFixture, compilersFor, type Compiler, type FixtureBuild } from "./support/cc.js";
+import * as E from "./support/elf64.js";
 import { diffJson, repoRoot, runKlp, type KlpRun } from "./support/klp.js";
 
 interface Expectation {
@@ -98,34 +99,37 @@ function symbols(file: string): Sym[] {
   return syms;
 }
 
-/** Contents of a section from `readelf -x`. */
-function sectionBytes(file: string, section: string): Buffer {
-  const hex: string[] = [];
-  for (const line of run("readelf", ["-x", section, file]).stdout.split("\n")) {
-    const m = /^\s+0x[0-9a-f]+ ((?:[0-9a-f]{2,8} ){1,4})/.exec(line);
-    if (m) hex.push(m[1]!.replace(/ /g, ""));
-  }
-  return Buffer.from(hex.join(""), "hex");
-}
-
-/** Relocations of `.rela<section>` from `readelf -rW`: offset, target symbol or section, addend. */
-function relocations(file: string, section: string): { offset: number; target: string; addend: number }[] {
-  const out: { offset: number; target: string; addend: number }[] = [];
-  let inside = false;
+/**
+ * Relocations of each section (by index) from `readelf -rW`: offset, target symbol or section,
+ * addend. A relocation section is told from its namesakes by its file offset (clang-16 emits one
+ * `__patchable_function_entries` per function), which support/elf64 maps to the section it applies to.
+ */
+function relocations(file: string): Map<number, { offset: number; target: string; addend: number }[]> {
+  const bySection = new Map<number, { offset: number; target: string; addend: number }[]>();
+  const targetAt = new Map(E.sections(fs.readFileSync(file)).filter((x) => x.type === E.SHT_RELA).map((x) => [x.offset, x.info] as const));
+  let current: { offset: number; target: string; addend: number }[] | null = null;
   for (const line of run("readelf", ["-rW", file]).stdout.split("\n")) {
-    const head = /^Relocation section '([^']+)'/.exec(line);
-    if (head) { inside = head[1] === `.rela${section}`; continue; }
+    const head = /^Relocation section '[^']+' at offset 0x([0-9a-f]+)/.exec(line);
+    if (head) {
+      current = [];
+      bySection.set(targetAt.get(parseInt(head[1]!, 16)) ?? -1, current);
+      continue;
+    }
     const m = /^([0-9a-f]{16})\s+\S+\s+\S+\s+[0-9a-f]+\s+(\S+)\s*([+-])\s*([0-9a-f]+)/.exec(line);
-    if (inside && m) out.push({ offset: parseInt(m[1]!, 16), target: m[2]!, addend: (m[3] === "-" ? -1 : 1) * parseInt(m[4]!, 16) });
+    if (current && m) current.push({ offset: parseInt(m[1]!, 16), target: m[2]!, addend: (m[3] === "-" ? -1 : 1) * parseInt(m[4]!, 16) });
   }
-  return out;
+  return bySection;
 }
 
-/** The function containing target+addend: a FUNC symbol itself, or the FUNC covering it in a section. */
+/**
+ * The function containing target+addend: a FUNC symbol itself, or the FUNC covering it in a
+ * section, or ending there (objtool's ORC entry that closes a function).
+ */
 function owner(syms: Sym[], target: string, addend: number): string {
   const funcs = syms.filter((s) => s.type === "FUNC" && s.section !== "UND");
   if (funcs.some((s) => s.name === target)) return target;
-  const f = funcs.find((s) => s.section === target && s.value <= addend && addend < s.value + s.size);
+  const f = funcs.find((s) => s.section === target && s.value <= addend && addend < s.value + s.size)
+    ?? funcs.find((s) => s.section === target && addend === s.value + s.size);
   return f ? f.name : `${target}+0x${addend.toString(16)}`;
 }
 
@@ -146,10 +150,11 @@ const DEFAULT_TABLES: Record<string, number> = { "__bug_table": 12, "__jump_tabl
  * fields are zero in a RELA object), e.g. bug_entry's line and flags.
  */
 function specialEntries(file: string, section: string, size: number): string[] {
-  if (!new RegExp(`\\]\\s+${section.replace(/\./g, "\\.")}\\s`).test(run("readelf", ["-SW", file]).stdout)) return [];
+  const buf = fs.readFileSync(file);
+  const tables = E.sections(buf).filter((x) => x.name === section);
+  if (!tables.length) return [];
   const syms = symbols(file);
-  const bytes = sectionBytes(file, section);
-  const relocs = relocations(file, section);
+  const relocs = relocations(file);
   const describe = (r: { target: string; addend: number }) => {
     // An assembler label (gcc's `.LC0` for __FILE__) is a place in its section.
     const label = syms.find((s) => s.name === r.target && s.type === "NOTYPE" && s.section !== "UND");
@@ -158,11 +163,15 @@ function specialEntries(file: string, section: string, size: number): string[] {
     return fn.includes("+0x") ? dataRef(syms, r.target, r.addend) : parentOf(fn);
   };
   const entries: string[] = [];
-  for (let off = 0; off + size <= bytes.length; off += size) {
-    const mine = relocs.filter((r) => r.offset >= off && r.offset < off + size);
-    const head = mine.find((r) => r.offset === off);
-    const fields = mine.filter((r) => r !== head).map((r) => `+${r.offset - off}=${describe(r)}`);
-    entries.push(`${head ? parentOf(owner(syms, head.target, head.addend)) : "?"} ${fields.join(" ")} ${bytes.subarray(off, off + size).toString("hex")}`);
+  for (const table of tables) {
+    const bytes = buf.subarray(table.offset, table.offset + table.size);
+    const own = relocs.get(table.index) ?? [];
+    for (let off = 0; off + size <= bytes.length; off += size) {
+      const mine = own.filter((r) => r.offset >= off && r.offset < off + size);
+      const head = mine.find((r) => r.offset === off);
+      const fields = mine.filter((r) => r !== head).map((r) => `+${r.offset - off}=${describe(r)}`);
+      entries.push(`${head ? parentOf(owner(syms, head.target, head.addend)) : "?"} ${fields.join(" ")} ${bytes.subarray(off, off + size).toString("hex")}`);
+    }
   }
   return entries.sort();
 }
