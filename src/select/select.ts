@@ -5,7 +5,7 @@ import type { Correlation } from "../correlate/correlate.js";
 import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
-import { deferredInitReason, isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
+import { deferredInitReason, INIT_HINT, isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
 
 export type { Refusal } from "./refusals.js";
 
@@ -151,7 +151,7 @@ function dataRefusal(od: KData, d: KData, reason: string): Refusal {
       hint: "leave it alone; keep the new value in a shadow variable or new data used by the patched code" };
   }
   if (isInitOrExitSection(d.section.name)) {
-    return { symbol: d.name, reason: `changed __initdata (${reason}): it was used at boot and freed`, hint: "leave __init data alone" };
+    return { symbol: d.name, reason: `changed __initdata (${reason}): it was used at boot and freed`, hint: INIT_HINT };
   }
   return { symbol: d.name, reason: `changed initialiser of existing data (${reason}): the running kernel keeps the old value`,
     hint: "set the new value from a klp post-patch callback, or leave the data alone and change the code that uses it" };
