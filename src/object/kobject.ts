@@ -304,6 +304,11 @@ export class KObject {
       const relocs = this.elf.relocTable(section.index);
       const sample: TableSample = {
         name: section.name, size: section.size, entsize: section.entsize, relocs,
+        refersToCode: (i) => {
+          const sym = this.elf.symbols[relocs.syms[i]!];
+          const target = sym && sym.shndx > 0 && sym.shndx < C.SHN_LORESERVE ? this.elf.sections[sym.shndx] : undefined;
+          return target !== undefined && (target.flags & C.SHF_EXECINSTR) !== 0;
+        },
         refersToFunction: (i) => {
           const ref = this.referentOf(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section);
           return ref.kind === "sym" && this.byIndex.get(ref.sym.index)?.kind === "function";

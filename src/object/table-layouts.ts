@@ -17,9 +17,12 @@ export interface TableSample {
   /** sh_entsize; 0 when the assembler was not told. */
   readonly entsize: number;
   readonly relocs: RelocTable;
+  /** Relocation `i` points into code (an executable section), as an entry's owner field does. */
+  refersToCode(i: number): boolean;
   /**
-   * Relocation `i` points into a function of the object, as an entry's owner field does (a
-   * fixup in the shared `.fixup` section is code, but no function's).
+   * Relocation `i` points into a function of the object. Nearly every owner does; a fixup in
+   * the shared `.fixup` section of 4.x is code but no function's, which tells an 8-byte
+   * exception table from a 12-byte one whose every relocation sits at the same offsets.
    */
   refersToFunction(i: number): boolean;
 }
@@ -61,14 +64,14 @@ function project(spec: StructTableSpec, layout: StructLayout, name: string): Spe
   return out;
 }
 
-/** Entries of `size` bytes each have a relocation at `owner` into the function they belong to. */
-function ownersFit(s: TableSample, size: number, owner: number): boolean {
+/** Entries of `size` bytes each have a relocation at `owner` to code (or, `inFunctions`, into a function). */
+function ownersFit(s: TableSample, size: number, owner: number, inFunctions = false): boolean {
   if (size <= 0 || s.size % size !== 0) return false;
   const entries = s.size / size;
   let seen = 0;
   for (let i = 0; i < s.relocs.length; i++) {
     const off = s.relocs.offsets[i]!;
-    if (off % size === owner && s.refersToFunction(i)) seen++;
+    if (off % size === owner && (inFunctions ? s.refersToFunction(i) : s.refersToCode(i))) seen++;
   }
   return seen === entries;
 }
@@ -81,7 +84,7 @@ function resolveStruct(spec: StructTableSpec, s: TableSample, ctx: Context): Spe
     if (typeof t === "string") throw bad(ctx, s, `the target's ${t}`);
     if (s.entsize && s.entsize !== t.entrySize) throw bad(ctx, s, `sh_entsize ${s.entsize}, but the target's struct ${spec.struct} is ${t.entrySize} bytes`);
     if (!ownersFit(s, t.entrySize, t.ownerField)) {
-      throw bad(ctx, s, `${s.size} bytes are not ${t.entrySize}-byte struct ${spec.struct} entries each pointing into a function at offset ${t.ownerField} (the target's layout); built for another kernel?`);
+      throw bad(ctx, s, `${s.size} bytes are not ${t.entrySize}-byte struct ${spec.struct} entries each pointing into code at offset ${t.ownerField} (the target's layout); built for another kernel?`);
     }
     return t;
   }
@@ -93,7 +96,10 @@ function resolveStruct(spec: StructTableSpec, s: TableSample, ctx: Context): Spe
     const view = refsFit(s, k, ctx.arch) ? project(spec, k, s.name) : "no fit";
     return typeof view !== "string" && ownersFit(s, view.entrySize, view.ownerField) ? [{ k, view }] : [];
   });
-  const views = fits.map((f) => f.view);
+  let views = fits.map((f) => f.view);
+  // Shapes that fit alike are told apart by owners that all lie in functions.
+  if (views.some((v) => !sameView(v, views[0]!))) views = views.filter((v) => ownersFit(s, v.entrySize, v.ownerField, true));
+  if (!views.length && fits.length) views = fits.map((f) => f.view);
   if (!views.length) {
     throw bad(ctx, s, `${s.size} bytes and their relocations fit no known layout of struct ${spec.struct} (${sizes} bytes); build with klp build so the target's layouts are known`);
   }
@@ -144,7 +150,7 @@ function resolveSites(spec: SiteTableSpec, s: TableSample, ctx: Context): Specia
  * the target's layout or from dividing its size by the entry count.
  */
 export function parallelEntrySize(struct: string, section: { name: string; size: number }, entries: number, ctx: Context): number {
-  const sample = { name: section.name, size: section.size, entsize: 0, relocs: undefined as never, refersToFunction: () => false };
+  const sample = { name: section.name, size: section.size, entsize: 0, relocs: undefined as never, refersToCode: () => false, refersToFunction: () => false };
   const given = ctx.layouts?.get(struct);
   const size = given ? given.size : entries ? section.size / entries : 0;
   if (entries && section.size !== size * entries) {
