@@ -157,7 +157,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
       for (const c of a.sel.changed) {
         const sym = em.functions.get(c.name)!;
         const newSymbol = `__klp_new_${n++}`;
-        em.object.symbols.push({ name: newSymbol, value: 0, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
+        em.object.symbols.push({ name: newSymbol, value: sym.value, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
         const oldName = c.origName ?? c.name;
         funcs.push({ oldName, sympos: functionSympos(oldName, target, k), newSymbol });
       }
@@ -167,7 +167,7 @@ export function runBuild(opts: BuildOptions, log: (s: string) => void): BuildRes
         if (cbs.has(cb.kind)) throw new KlpError(ExitCode.badInput, `two ${cb.kind} callbacks for ${target.name}`, opts.patch);
         const sym = em.functions.get(cb.function.name)!;
         const cbSymbol = `__klp_cb_${n++}`;
-        em.object.symbols.push({ name: cbSymbol, value: 0, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
+        em.object.symbols.push({ name: cbSymbol, value: sym.value, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
         cbs.set(cb.kind, cbSymbol);
       }
       callbacks.set(target.name, cbs);
