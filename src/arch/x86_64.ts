@@ -1,9 +1,8 @@
-// x86-64: relocation types (psABI), the __fentry__ convention, and the __LINE__ check, which
-// decodes with iced-x86 only when two functions' bytes differ with identical relocations.
-import { createRequire } from "node:module";
+// x86-64: relocation types (psABI), the ftrace entry conventions, the shapes of special-section
+// structs over time (x86_64-structs.ts) and the __LINE__ check (x86_64-lines.ts).
 import { EM_X86_64 } from "../elf/constants.js";
-import { LINE_ARGUMENT } from "./line-callees.js";
-import type { Arch, CodeView } from "./types.js";
+import type { Arch } from "./types.js";
+import { differsOnlyInLineNumbers } from "./x86_64-lines.js";
 import { X86_64_STRUCTS } from "./x86_64-structs.js";
 
 const R = {
@@ -57,65 +56,6 @@ function nopBytes(code: Buffer, at: number): number {
   return n - at;
 }
 
-type Iced = typeof import("iced-x86");
-let iced: Iced | undefined;
-function loadIced(): Iced {
-  // Loaded on first use: most object pairs never need a decoder, and the WASM start-up
-  // would otherwise be paid by every `klp diff` process.
-  iced ??= createRequire(import.meta.url)("iced-x86") as Iced;
-  return iced;
-}
-
-interface Decoded { offset: number; length: number; isCall: boolean; immOffset: number; immSize: number; dstArg: number }
-
-function decodeAll(code: Buffer): Decoded[] | null {
-  const x = loadIced();
-  const dec = new x.Decoder(64, code, x.DecoderOptions.None);
-  const out: Decoded[] = [];
-  const argRegs = new Map<number, number>([
-    [x.Register.EDI, 1], [x.Register.RDI, 1], [x.Register.ESI, 2], [x.Register.RSI, 2],
-    [x.Register.EDX, 3], [x.Register.RDX, 3], [x.Register.ECX, 4], [x.Register.RCX, 4],
-    [x.Register.R8D, 5], [x.Register.R8, 5], [x.Register.R9D, 6], [x.Register.R9, 6],
-  ]);
-  try {
-    while (dec.canDecode) {
-      const ins = dec.decode();
-      if (ins.isInvalid) return null;
-      const co = dec.getConstantOffsets(ins);
-      const dstArg = ins.opCount === 2 && ins.op0Kind === x.OpKind.Register && co.hasImmediate ? (argRegs.get(ins.op0Register) ?? 0) : 0;
-      out.push({
-        offset: Number(ins.ip), length: ins.length,
-        isCall: ins.flowControl === x.FlowControl.Call,
-        immOffset: co.hasImmediate ? co.immediateOffset : -1, immSize: co.hasImmediate ? co.immediateSize : 0, dstArg,
-      });
-      co.free();
-      ins.free();
-    }
-  } finally {
-    dec.free();
-  }
-  return out;
-}
-
-/** Is instruction `i` of `f` a `mov $imm, %argreg` whose value reaches a line-number parameter? */
-function feedsLineArgument(f: CodeView, ins: Decoded[], i: number): boolean {
-  const arg = ins[i]!.dstArg;
-  if (!arg) return false;
-  for (let j = i + 1; j < ins.length && j <= i + 12; j++) {
-    const n = ins[j]!;
-    if (!n.isCall) continue;
-    const callee = f.calleeAt(n.offset + 1);
-    return callee !== undefined && LINE_ARGUMENT.get(callee) === arg;
-  }
-  return false;
-}
-
-function sameExceptImmediate(a: Buffer, b: Buffer, d: Decoded): boolean {
-  if (d.immOffset < 0) return false;
-  const s = d.offset, imm = s + d.immOffset, end = s + d.length;
-  return a.subarray(s, imm).equals(b.subarray(s, imm)) && a.subarray(imm + d.immSize, end).equals(b.subarray(imm + d.immSize, end));
-}
-
 export const x86_64: Arch = {
   name: "x86-64",
   machine: EM_X86_64,
@@ -142,19 +82,5 @@ export const x86_64: Arch = {
     return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= FTRACE_SITE;
   },
 
-  differsOnlyInLineNumbers(a, b) {
-    if (a.code.length !== b.code.length) return false;
-    const da = decodeAll(a.code), db = decodeAll(b.code);
-    if (!da || !db || da.length !== db.length) return false;
-    let sawLine = false;
-    for (let i = 0; i < da.length; i++) {
-      const x = da[i]!, y = db[i]!;
-      if (x.offset !== y.offset || x.length !== y.length) return false;
-      if (a.code.subarray(x.offset, x.offset + x.length).equals(b.code.subarray(y.offset, y.offset + y.length))) continue;
-      if (!sameExceptImmediate(a.code, b.code, x)) return false;
-      if (!feedsLineArgument(a, da, i) || !feedsLineArgument(b, db, i)) return false;
-      sawLine = true;
-    }
-    return sawLine;
-  },
+  differsOnlyInLineNumbers,
 };
