@@ -6,22 +6,33 @@ cd "$(dirname "$0")/.."
 
 KVER="${KLP_KERNEL:-6.1.0-56-amd64}"
 # Debian packages: compilers for fixtures (gcc-12 is the kernel's own; clang-14 for Clang
-# fixtures), binutils as the reference reader, the default target kernel's headers and image
-# (its exact source, and any other kernel's packages, klp fetches into its cache itself with
-# apt-get download), kbuild's own needs, and the VM (qemu, busybox, cpio).
-PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 xz-utils lz4 zstd
-      "linux-headers-$KVER" "linux-image-$KVER"
+# fixtures, clang-16 for kCFI and -mfunction-return), objtool as Debian's kbuild packages ship it
+# (6.1's and a 6.12 one: fixtures run it as those kernels' kbuild does), binutils as the reference
+# reader, the default target kernel's headers and image (its exact source, and any other kernel's
+# packages, klp fetches into its cache itself with apt-get download), kbuild's own needs, the
+# image decompressors (xz, lz4 for the cloud flavour, zstd), the VM (qemu, busybox, cpio), and
+# time (the benchmark's peak RSS).
+PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 clang-16 xz-utils lz4 zstd time
+      "linux-headers-$KVER" "linux-image-$KVER" linux-kbuild-6.1
       bc bison flex libelf-dev libssl-dev dwarves kmod
       qemu-system-x86 busybox-static cpio)
 
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+# Any 6.12 kbuild will do for the fixtures' objtool; the archive keeps only recent ones, so the
+# newest it has is chosen rather than a version written down here.
+have_kbuild_612() { dpkg-query -W -f='${Package} ${Status}\n' 'linux-kbuild-6.12.*' 2>/dev/null | grep -q "install ok installed"; }
+if ((${#missing[@]})) || ! have_kbuild_612; then
   $SUDO apt-get update -qq
+  if ! have_kbuild_612; then
+    kbuild=$(apt-cache search --names-only '^linux-kbuild-6\.12\.[0-9]+\+deb12$' | cut -d' ' -f1 | sort -V | tail -n 1)
+    [ -n "$kbuild" ] || { echo "setup: no linux-kbuild-6.12.* package in the archive" >&2; exit 1; }
+    missing+=("$kbuild")
+  fi
+  echo "setup: installing ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

@@ -103,7 +103,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const work = path.join(cacheDir(t.cacheRoot, "builds"), `${name}-${key}`);
   step("build objects", () => buildObjectPair(tree, path.resolve(opts.patch), path.join(work, "pair"), objects), () => `${objects.length} object(s), original and patched`);
 
-  const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj)) })),
+  const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), { layouts: tree.layouts }) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
   const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
   if (refusals.length) throw refuse(`the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, refusals, opts.patch);
@@ -159,7 +159,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
       for (const c of a.sel.changed) {
         const sym = em.functions.get(c.name)!;
         const newSymbol = `__klp_new_${n++}`;
-        em.object.symbols.push({ name: newSymbol, value: 0, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
+        em.object.symbols.push({ name: newSymbol, value: sym.value, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
         const oldName = c.origName ?? c.name;
         const at = locateFunction(oldName, target, k);
         funcs.push({ oldName, sympos: at.sympos, newSymbol });
@@ -173,7 +173,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
         if (cbs.has(cb.kind)) throw new KlpError(ExitCode.badInput, `two ${cb.kind} callbacks for ${target.name}`, opts.patch);
         const sym = em.functions.get(cb.function.name)!;
         const cbSymbol = `__klp_cb_${n++}`;
-        em.object.symbols.push({ name: cbSymbol, value: 0, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
+        em.object.symbols.push({ name: cbSymbol, value: sym.value, size: sym.size, bind: STB_GLOBAL, type: STT_FUNC, other: 0, section: sym.section! });
         cbs.set(cb.kind, cbSymbol);
       }
       callbacks.set(target.name, cbs);

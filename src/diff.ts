@@ -1,6 +1,6 @@
 // The diff pipeline, one direction: read → correlate → compare → select → emit.
-import fs from "node:fs";
-import path from "node:path";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { Comparer } from "./compare/compare.js";
 import { correlate } from "./correlate/correlate.js";
 import { writeElf } from "./elf/writer.js";
@@ -10,10 +10,24 @@ import { readKernelObject } from "./read.js";
 import { select, type FunctionChange, type Refusal, type Selection } from "./select/select.js";
 import type { Correlation } from "./correlate/correlate.js";
 import type { KObject } from "./object/kobject.js";
+import type { Layouts } from "./object/layouts.js";
 
-export interface DiffOptions {
+export interface AnalyzeOptions {
+  /**
+   * The target kernel's struct layouts (from src/target/): special tables are read with them.
+   * Without them each table's layout is inferred from the objects, or the diff stops (exit 2).
+   */
+  readonly layouts?: Layouts;
+  /**
+   * Accept changed `__init`/`__exit` code and data as taking effect at the next boot: listed
+   * under `ignored`, not carried, instead of refused.
+   */
+  readonly ignoreInitChanges?: boolean;
+}
+
+export interface DiffOptions extends AnalyzeOptions {
   /** Write the livepatch object here when there is something to patch. */
-  output?: string;
+  readonly output?: string;
 }
 
 export interface DiffResult {
@@ -30,6 +44,8 @@ export interface DiffResult {
   readonly carried: readonly string[];
   readonly freshDataChanged: readonly string[];
   readonly ignored: readonly string[];
+  /** Why each of `ignored` was left out. */
+  readonly ignoredWhy: ReadonlyMap<string, string>;
   readonly output: string | null;
   readonly exitCode: number;
 }
@@ -43,21 +59,22 @@ export interface DiffAnalysis {
   readonly exitCode: number;
 }
 
-export function analyzeDiff(origPath: string, patchedPath: string): DiffAnalysis {
-  const o = readKernelObject(origPath);
-  const p = readKernelObject(patchedPath);
+export function analyzeDiff(origPath: string, patchedPath: string, options: AnalyzeOptions = {}): DiffAnalysis {
+  const objectOptions = options.layouts ? { layouts: options.layouts } : {};
+  const o = readKernelObject(origPath, objectOptions);
+  const p = readKernelObject(patchedPath, objectOptions);
   if (o.elf.machine !== p.elf.machine) throw badInput(undefined, `${origPath} and ${patchedPath} are for different machines`);
   if (o.sourceFile && p.sourceFile && o.sourceFile !== p.sourceFile) {
     throw badInput(undefined, `${origPath} and ${patchedPath}: objects come from different source files (${o.sourceFile} vs ${p.sourceFile})`);
   }
   const corr = correlate(o, p);
-  const sel = select(o, p, corr, new Comparer(o, p, corr));
+  const sel = select(o, p, corr, new Comparer(o, p, corr), { ignoreInitChanges: options.ignoreInitChanges === true });
   const exitCode = sel.refused.length ? ExitCode.refused : sel.changed.length || sel.new.length ? ExitCode.patch : ExitCode.noChange;
   return { o, p, corr, sel, exitCode };
 }
 
 export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions = {}): DiffResult {
-  const a = analyzeDiff(origPath, patchedPath);
+  const a = analyzeDiff(origPath, patchedPath, opts);
   const { o, p, corr, sel, exitCode } = a;
   let output: string | null = null;
   if (opts.output && exitCode === ExitCode.patch) {
@@ -67,18 +84,18 @@ export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions
   return {
     orig: origPath, patched: patchedPath, sourceFile: p.sourceFile, arch: p.arch.name,
     changed: sel.changed, new: sel.new, removed: sel.removed, lineOnly: sel.lineOnly, refused: sel.refused,
-    carried: sel.carried.map((f) => f.name), freshDataChanged: sel.freshDataChanged, ignored: sel.ignored, output, exitCode,
+    carried: sel.carried.map((f) => f.name), freshDataChanged: sel.freshDataChanged, ignored: sel.ignored, ignoredWhy: sel.ignoredWhy, output, exitCode,
   };
 }
 
 /** Writes through a temporary file and a rename, so a failure never leaves half an object. */
 export function writeAtomically(file: string, data: Buffer) {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = join(dirname(resolve(file)), `.${basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (!code || !/^E[A-Z]+$/.test(code)) throw e;
     throw new KlpError(ExitCode.badInput, `cannot write output (${code})`, file);

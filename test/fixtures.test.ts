@@ -3,13 +3,18 @@
 // test/fixtures/CASE/expect.json holds the expected exit code and function sets, established by
 // reading the compiled objects (`objdump -dr`, `readelf -sW`), not by running the tool; its "why"
 // says what differs. "gcc"/"clang" override fields where the compilers legitimately differ.
+// A case reproducing another kernel's conventions says how it is built ("build": flags, compiler,
+// objtool of Debian's kbuild packages), which `klp diff` options it runs with ("args"), the entry
+// size of each special table whose carried entries are checked ("tables"), and which carried
+// functions bring a __pfx_/__cfi_ preamble ("prefixed").
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { COMPILERS, compileFixture, type Compiler } from "./support/cc.js";
+import { compileFixture, compilersFor, type Compiler, type FixtureBuild } from "./support/cc.js";
+import * as E from "./support/elf64.js";
 import { diffJson, repoRoot, runKlp, type KlpRun } from "./support/klp.js";
 
 interface Expectation {
@@ -29,10 +34,17 @@ interface Expectation {
   outputData?: string[];
   /** Exit 0 only: names OUT.o must reference as undefined (the running kernel's names). */
   outputRefs?: string[];
+  /** Exit 0 only: carried functions whose __pfx_/__cfi_ preamble OUT.o must carry in front of them. */
+  prefixed?: string[];
 }
 
 interface CaseSpec extends Expectation {
   why: string;
+  build?: FixtureBuild;
+  /** More `klp diff` arguments (e.g. --ignore-init-changes). */
+  args?: string[];
+  /** Special tables whose entries of carried functions OUT.o must hold, with their entry size. */
+  tables?: Record<string, number>;
   gcc?: Partial<Expectation>;
   clang?: Partial<Expectation>;
 }
@@ -52,8 +64,9 @@ function loadCases(): { name: string; dir: string; spec: CaseSpec }[] {
 }
 
 function expectationFor(spec: CaseSpec, cc: Compiler): Expectation {
-  const { exit, changed, new: added, refused, removed, ignored, outputData, outputRefs } = { ...spec, ...(spec[cc] ?? {}) };
+  const { exit, changed, new: added, refused, removed, ignored, outputData, outputRefs, prefixed } = { ...spec, ...(spec[cc] ?? {}) };
   const want: Expectation = { exit, changed, new: added, refused };
+  if (prefixed !== undefined) want.prefixed = prefixed;
   if (removed !== undefined) want.removed = removed;
   if (ignored !== undefined) want.ignored = ignored;
   if (outputData !== undefined) want.outputData = outputData;
@@ -86,34 +99,37 @@ function symbols(file: string): Sym[] {
   return syms;
 }
 
-/** Contents of a section from `readelf -x`. */
-function sectionBytes(file: string, section: string): Buffer {
-  const hex: string[] = [];
-  for (const line of run("readelf", ["-x", section, file]).stdout.split("\n")) {
-    const m = /^\s+0x[0-9a-f]+ ((?:[0-9a-f]{2,8} ){1,4})/.exec(line);
-    if (m) hex.push(m[1]!.replace(/ /g, ""));
-  }
-  return Buffer.from(hex.join(""), "hex");
-}
-
-/** Relocations of `.rela<section>` from `readelf -rW`: offset, target symbol or section, addend. */
-function relocations(file: string, section: string): { offset: number; target: string; addend: number }[] {
-  const out: { offset: number; target: string; addend: number }[] = [];
-  let inside = false;
+/**
+ * Relocations of each section (by index) from `readelf -rW`: offset, target symbol or section,
+ * addend. A relocation section is told from its namesakes by its file offset (clang-16 emits one
+ * `__patchable_function_entries` per function), which support/elf64 maps to the section it applies to.
+ */
+function relocations(file: string): Map<number, { offset: number; target: string; addend: number }[]> {
+  const bySection = new Map<number, { offset: number; target: string; addend: number }[]>();
+  const targetAt = new Map(E.sections(fs.readFileSync(file)).filter((x) => x.type === E.SHT_RELA).map((x) => [x.offset, x.info] as const));
+  let current: { offset: number; target: string; addend: number }[] | null = null;
   for (const line of run("readelf", ["-rW", file]).stdout.split("\n")) {
-    const head = /^Relocation section '([^']+)'/.exec(line);
-    if (head) { inside = head[1] === `.rela${section}`; continue; }
+    const head = /^Relocation section '[^']+' at offset 0x([0-9a-f]+)/.exec(line);
+    if (head) {
+      current = [];
+      bySection.set(targetAt.get(parseInt(head[1]!, 16)) ?? -1, current);
+      continue;
+    }
     const m = /^([0-9a-f]{16})\s+\S+\s+\S+\s+[0-9a-f]+\s+(\S+)\s*([+-])\s*([0-9a-f]+)/.exec(line);
-    if (inside && m) out.push({ offset: parseInt(m[1]!, 16), target: m[2]!, addend: (m[3] === "-" ? -1 : 1) * parseInt(m[4]!, 16) });
+    if (current && m) current.push({ offset: parseInt(m[1]!, 16), target: m[2]!, addend: (m[3] === "-" ? -1 : 1) * parseInt(m[4]!, 16) });
   }
-  return out;
+  return bySection;
 }
 
-/** The function containing target+addend: a FUNC symbol itself, or the FUNC covering it in a section. */
+/**
+ * The function containing target+addend: a FUNC symbol itself, or the FUNC covering it in a
+ * section, or ending there (objtool's ORC entry that closes a function).
+ */
 function owner(syms: Sym[], target: string, addend: number): string {
   const funcs = syms.filter((s) => s.type === "FUNC" && s.section !== "UND");
   if (funcs.some((s) => s.name === target)) return target;
-  const f = funcs.find((s) => s.section === target && s.value <= addend && addend < s.value + s.size);
+  const f = funcs.find((s) => s.section === target && s.value <= addend && addend < s.value + s.size)
+    ?? funcs.find((s) => s.section === target && addend === s.value + s.size);
   return f ? f.name : `${target}+0x${addend.toString(16)}`;
 }
 
@@ -124,34 +140,51 @@ function dataRef(syms: Sym[], target: string, addend: number): string {
   return o ? `${o.name}+${addend - o.value}` : `${target}+${addend}`;
 }
 
+/** Entry sizes of the tables every case checks (Linux 6.1 x86-64), unless "tables" says otherwise. */
+const DEFAULT_TABLES: Record<string, number> = { "__bug_table": 12, "__jump_table": 16 };
+
 /**
- * Entries of the special sections whose entries belong to the function their first field points
- * into, described independently of layout, sorted: `__bug_table` (struct bug_entry, 12 bytes:
- * function, line, flags) and `__jump_table` (struct jump_entry, 16 bytes: function, jump target's
- * function, key).
+ * Entries of a special section whose entries belong to the function their first field points
+ * into, described independently of layout, sorted: the owning function, each other relocated
+ * field as what it refers to (a function, or object+offset), and the entry's bytes (relocated
+ * fields are zero in a RELA object), e.g. bug_entry's line and flags.
  */
-function specialEntries(file: string, section: "__bug_table" | "__jump_table"): string[] {
-  if (!new RegExp(`\\]\\s+${section}\\s`).test(run("readelf", ["-SW", file]).stdout)) return [];
+function specialEntries(file: string, section: string, size: number): string[] {
+  const buf = fs.readFileSync(file);
+  const tables = E.sections(buf).filter((x) => x.name === section);
+  if (!tables.length) return [];
   const syms = symbols(file);
-  const bytes = sectionBytes(file, section);
-  const relocs = relocations(file, section);
-  const at = (off: number) => relocs.find((x) => x.offset === off);
-  const fnAt = (off: number) => { const r = at(off); return r ? owner(syms, r.target, r.addend) : "?"; };
+  const relocs = relocations(file);
+  const describe = (r: { target: string; addend: number }) => {
+    // An assembler label (gcc's `.LC0` for __FILE__) is a place in its section.
+    const label = syms.find((s) => s.name === r.target && s.type === "NOTYPE" && s.section !== "UND");
+    if (label) return `${label.section}+${label.value + r.addend}`;
+    const fn = owner(syms, r.target, r.addend);
+    return fn.includes("+0x") ? dataRef(syms, r.target, r.addend) : parentOf(fn);
+  };
   const entries: string[] = [];
-  if (section === "__bug_table") {
-    for (let off = 0; off + 12 <= bytes.length; off += 12)
-      entries.push(`${fnAt(off)} line=${bytes.readUInt16LE(off + 8)} flags=0x${bytes.readUInt16LE(off + 10).toString(16)}`);
-  } else {
-    for (let off = 0; off + 16 <= bytes.length; off += 16) {
-      const key = at(off + 8);
-      entries.push(`${fnAt(off)} target=${fnAt(off + 4)} key=${key ? dataRef(syms, key.target, key.addend) : "?"}`);
+  for (const table of tables) {
+    const bytes = buf.subarray(table.offset, table.offset + table.size);
+    const own = relocs.get(table.index) ?? [];
+    for (let off = 0; off + size <= bytes.length; off += size) {
+      const mine = own.filter((r) => r.offset >= off && r.offset < off + size);
+      const head = mine.find((r) => r.offset === off);
+      const fields = mine.filter((r) => r !== head).map((r) => `+${r.offset - off}=${describe(r)}`);
+      entries.push(`${head ? parentOf(owner(syms, head.target, head.addend)) : "?"} ${fields.join(" ")} ${bytes.subarray(off, off + size).toString("hex")}`);
     }
   }
   return entries.sort();
 }
 
-/** Parent name of a `.cold` part (gcc's split-off unlikely code). */
-const parentOf = (name: string) => name.replace(/\.cold(\.\d+)?$/, "");
+/** The function a `.cold` part (gcc's split-off unlikely code) or a __pfx_/__cfi_ preamble belongs to. */
+const parentOf = (name: string) => name.replace(/\.cold(\.\d+)?$/, "").replace(/^__(pfx|cfi)_/, "");
+
+/** Where `fn`'s preamble starts in its section, how long it is, and the function's distance from it. */
+function preamble(syms: Sym[], fn: string): { name: string; start: number; size: number; distance: number } | undefined {
+  const f = syms.find((s) => s.name === fn && s.type === "FUNC" && s.section !== "UND");
+  const p = f && syms.find((s) => /^__(pfx|cfi)_/.test(s.name) && parentOf(s.name) === fn && s.section === f.section);
+  return f && p ? { name: p.name, start: p.value, size: p.size, distance: f.value - p.value } : undefined;
+}
 
 function explain(r: KlpRun): string {
   return `\n--- klp stdout:\n${r.stdout.slice(0, 4000)}\n--- klp stderr:\n${r.stderr.slice(0, 4000)}`;
@@ -174,16 +207,17 @@ test("fixture cases are present and well-formed", () => {
 
 for (const { name, dir, spec } of cases) {
   describe(name, () => {
-    for (const cc of COMPILERS) {
+    for (const cc of compilersFor(spec.build)) {
       test(cc, () => {
         const want = expectationFor(spec, cc);
         const out = fs.mkdtempSync(path.join(work, `${name}-${cc}-`));
         const orig = path.join(out, "orig.o");
         const patched = path.join(out, "patched.o");
-        assert.equal(compileFixture(path.join(dir, "orig.c"), orig, cc), "", "orig.c: compiler warnings");
-        assert.equal(compileFixture(path.join(dir, "patched.c"), patched, cc), "", "patched.c: compiler warnings");
+        assert.equal(compileFixture(path.join(dir, "orig.c"), orig, cc, spec.build), "", "orig.c: compiler warnings");
+        assert.equal(compileFixture(path.join(dir, "patched.c"), patched, cc, spec.build), "", "patched.c: compiler warnings");
+        const args = spec.args ?? [];
 
-        const { run: r, json } = diffJson(orig, patched);
+        const { run: r, json } = diffJson(orig, patched, args);
         assert.equal(r.status, want.exit, `exit code${explain(r)}`);
         assert.ok(json, `--json output is not JSON${explain(r)}`);
         assert.deepEqual(sorted(json.changed), sorted(want.changed), `changed${explain(r)}`);
@@ -200,7 +234,7 @@ for (const { name, dir, spec } of cases) {
 
         // The same diff writing OUT.o: written exactly when there is something to patch.
         const outObj = path.join(out, "OUT.o");
-        const w = runKlp(["diff", orig, patched, "-o", outObj]);
+        const w = runKlp(["diff", orig, patched, "-o", outObj, ...args]);
         assert.equal(w.status, want.exit, `exit code with -o${explain(w)}`);
         if (want.exit !== 0) {
           assert.ok(!fs.existsSync(outObj), `exit ${want.exit} but ${outObj} was written`);
@@ -234,17 +268,23 @@ for (const { name, dir, spec } of cases) {
           !patchedSyms.some((s) => s.name === n && s.section === "UND"));
         assert.deepEqual(dangling, [], "undefined symbols of OUT.o unknown to the running kernel");
         for (const n of want.outputRefs ?? []) assert.ok(undef.includes(n), `OUT.o does not reference ${n} (undefined: ${undef.join(", ")})`);
-        // ... and PATCHED's __bug_table/__jump_table entries of those functions (bug entries with
-        // PATCHED's lines and flags, jump entries with the running kernel's key) ...
-        const carriedSet = new Set(carried);
-        for (const section of ["__bug_table", "__jump_table"] as const) {
-          const wantEntries = specialEntries(patched, section).filter((e) => carriedSet.has(e.split(" ")[0]!));
-          assert.deepEqual(specialEntries(outObj, section), wantEntries, `${section} entries in OUT.o`);
+        // ... and PATCHED's special-table entries of those functions (bug entries with PATCHED's
+        // lines and flags, jump entries with the running kernel's key, alternatives …) ...
+        const carriedSet = new Set(carried.map(parentOf));
+        for (const [section, size] of Object.entries({ ...DEFAULT_TABLES, ...spec.tables })) {
+          const wantEntries = specialEntries(patched, section, size).filter((e) => carriedSet.has(e.split(" ")[0]!));
+          assert.deepEqual(specialEntries(outObj, section, size), wantEntries, `${section} entries in OUT.o`);
+        }
+        // ... with each function's preamble in front of it, at PATCHED's distance ...
+        for (const fn of want.prefixed ?? []) {
+          const inPatched = preamble(patchedSyms, fn), inOut = preamble(outSyms, fn);
+          assert.ok(inPatched, `PATCHED has no __pfx_/__cfi_ symbol for ${fn}`);
+          assert.deepEqual(inOut, { ...inPatched, start: 0 }, `preamble of ${fn} in OUT.o (the section must start at it)`);
         }
         // ... and nothing that would export, initialise or tear down from the livepatch module.
         const outSections = run("readelf", ["-SW", outObj]).stdout.split("\n")
           .map((l) => /^\s*\[\s*\d+\]\s+(\S+)/.exec(l)?.[1]).filter((n): n is string => n !== undefined);
-        const forbidden = outSections.filter((n) => /^(___ksymtab|__ksymtab|\.initcall|\.exitcall|\.init\.|\.exit\.)/.test(n));
+        const forbidden = outSections.filter((n) => /^(___ksymtab|__ksymtab|\.export_symbol|\.initcall|\.exitcall|\.init\.|\.exit\.)/.test(n));
         assert.deepEqual(forbidden, [], "export/init/exit sections in OUT.o");
       });
     }

@@ -76,7 +76,7 @@ test("a flipped instruction byte is found, with its offset", () => {
   const { req } = requestFor("fs/proc/cmdline.o", pair.orig[0]!, tree, k);
   const item = req.items.find((x) => x.entity.name === "cmdline_proc_show")!;
   // Past the ftrace call: the first byte outside every relocation field.
-  const at = [...item.entity.bytes.keys()].find((i) => i > 9 && !item.entity.relocs.some((r) => i >= r.offset && i < r.offset + 4))!;
+  const at = [...item.entity.bytes.keys()].find((i) => i > 9 && !item.entity.relocs.toArray().some((r) => i >= r.offset && i < r.offset + 4))!;
   item.entity.bytes[at]! ^= 0x01;
   const r = prove([{ ...req, items: [item] }], runningKernel(t, k, quiet));
   assert.equal(r.mismatches.length, 1);

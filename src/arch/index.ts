@@ -2,7 +2,7 @@ import { EM_AARCH64, EM_X86_64 } from "../elf/constants.js";
 import type { Arch } from "./types.js";
 import { x86_64 } from "./x86_64.js";
 
-export type { Arch, CodeView } from "./types.js";
+export type { Arch, CodeView, KnownLayout } from "./types.js";
 
 const MACHINE_NAMES = new Map([[EM_X86_64, "x86-64"], [EM_AARCH64, "AArch64"], [3, "i386"], [40, "ARM"], [243, "RISC-V"], [21, "PowerPC64"], [22, "S/390"]]);
 

@@ -3,9 +3,26 @@
 /** One function's machine code with its relocation fields (offsets relative to the function). */
 export interface CodeView {
   readonly code: Buffer;
-  readonly relocs: readonly { readonly offset: number; readonly type: number }[];
   /** Name of the symbol a relocation at `offset` refers to, when it is a named symbol. */
   calleeAt(offset: number): string | undefined;
+  /**
+   * Offsets in the function that an ftrace location table records (`__mcount_loc`,
+   * `__patchable_function_entries`): where the kernel's ftrace expects a patchable site.
+   */
+  readonly ftraceSites: readonly number[];
+}
+
+/**
+ * A layout a kernel struct had on this architecture at some point (structurally the same as
+ * object/layouts.ts's StructLayout, which this layer may not import).
+ */
+export interface KnownLayout {
+  readonly size: number;
+  readonly fields: ReadonlyMap<string, { readonly offset: number; readonly size: number }>;
+  /** Fields that hold a relocation in every entry (pointers and PC-relative offsets). */
+  readonly refs: readonly string[];
+  /** Which kernels used it, for messages. */
+  readonly era: string;
 }
 
 export interface Arch {
@@ -20,7 +37,11 @@ export interface Arch {
   readonly relocPc32: number;
   /** Absolute 64-bit relocation. */
   readonly relocAbs64: number;
-  /** True when the function starts with the ftrace hook the livepatch core redirects. */
+  /** Size of a pointer (an absolute address field) in kernel data. */
+  readonly pointerSize: number;
+  /** The shapes kernel struct `name` had on this architecture, for objects without a target. */
+  knownLayouts(name: string): readonly KnownLayout[];
+  /** True when the function starts with an ftrace site the livepatch core can redirect. */
   hasFtraceEntry(f: CodeView): boolean;
   /**
    * True when `a` and `b` differ only in immediates that pass `__LINE__` to a function known

@@ -1,9 +1,9 @@
-// x86-64: relocation types (psABI), the __fentry__ convention, and the __LINE__ check, which
-// decodes with iced-x86 only when two functions' bytes differ with identical relocations.
-import { createRequire } from "node:module";
+// x86-64: relocation types (psABI), the ftrace entry conventions, the shapes of special-section
+// structs over time (x86_64-structs.ts) and the __LINE__ check (x86_64-lines.ts).
 import { EM_X86_64 } from "../elf/constants.js";
-import { LINE_ARGUMENT } from "./line-callees.js";
-import type { Arch, CodeView } from "./types.js";
+import type { Arch } from "./types.js";
+import { differsOnlyInLineNumbers } from "./x86_64-lines.js";
+import { X86_64_STRUCTS } from "./x86_64-structs.js";
 
 const R = {
   NONE: 0, R64: 1, PC32: 2, GOT32: 3, PLT32: 4, R32: 10, R32S: 11, R16: 12, PC16: 13, R8: 14, PC8: 15,
@@ -22,63 +22,38 @@ const WIDTH = new Map<number, number>([
 const PC_BIASES = [4, 5, 6, 8];
 const PC_RELATIVE = new Set<number>([R.PC32, R.PLT32, R.PC64, R.PC16, R.PC8, R.GOTPCREL, R.GOTPCRELX, R.REX_GOTPCRELX]);
 
-type Iced = typeof import("iced-x86");
-let iced: Iced | undefined;
-function loadIced(): Iced {
-  // Loaded on first use: most object pairs never need a decoder, and the WASM start-up
-  // would otherwise be paid by every `klp diff` process.
-  iced ??= createRequire(import.meta.url)("iced-x86") as Iced;
-  return iced;
+const CALL_REL32 = 0xe8;
+const ENDBR64 = [0xf3, 0x0f, 0x1e, 0xfa];
+/** The 5-byte NOP ftrace sites hold when not calling: `nopl 0x0(%rax,%rax,1)` and kin. */
+const FTRACE_SITE = 5;
+
+function startsWith(code: Buffer, bytes: readonly number[], at: number): boolean {
+  return bytes.every((b, i) => code[at + i] === b);
 }
 
-interface Decoded { offset: number; length: number; isCall: boolean; immOffset: number; immSize: number; dstArg: number }
-
-function decodeAll(code: Buffer): Decoded[] | null {
-  const x = loadIced();
-  const dec = new x.Decoder(64, code, x.DecoderOptions.None);
-  const out: Decoded[] = [];
-  const argRegs = new Map<number, number>([
-    [x.Register.EDI, 1], [x.Register.RDI, 1], [x.Register.ESI, 2], [x.Register.RSI, 2],
-    [x.Register.EDX, 3], [x.Register.RDX, 3], [x.Register.ECX, 4], [x.Register.RCX, 4],
-    [x.Register.R8D, 5], [x.Register.R8, 5], [x.Register.R9D, 6], [x.Register.R9, 6],
-  ]);
-  try {
-    while (dec.canDecode) {
-      const ins = dec.decode();
-      if (ins.isInvalid) return null;
-      const co = dec.getConstantOffsets(ins);
-      const dstArg = ins.opCount === 2 && ins.op0Kind === x.OpKind.Register && co.hasImmediate ? (argRegs.get(ins.op0Register) ?? 0) : 0;
-      out.push({
-        offset: Number(ins.ip), length: ins.length,
-        isCall: ins.flowControl === x.FlowControl.Call,
-        immOffset: co.hasImmediate ? co.immediateOffset : -1, immSize: co.hasImmediate ? co.immediateSize : 0, dstArg,
-      });
-      co.free();
-      ins.free();
-    }
-  } finally {
-    dec.free();
-  }
-  return out;
+/**
+ * Length of the NOP instruction at `at`, 0 if it is none: `90`, `66 90`, and the `0f 1f /0`
+ * family with any prefixes of 66/2e and any ModRM form (gcc writes `0f 1f 44 00 00`, clang's
+ * patchable entry `0f 1f 44 00 08`).
+ */
+function nopLength(code: Buffer, at: number): number {
+  let i = at;
+  while (code[i] === 0x66 || code[i] === 0x2e) i++;
+  if (code[i] === 0x90) return i - at + 1;
+  if (code[i] !== 0x0f || code[i + 1] !== 0x1f || code[i + 2] === undefined) return 0;
+  const modrm = code[i + 2]!, mod = modrm >> 6, rm = modrm & 7;
+  if (mod === 3 || ((modrm >> 3) & 7) !== 0) return 0;
+  const sib = rm === 4 ? code[i + 3] : undefined;
+  const disp = mod === 1 ? 1 : mod === 2 ? 4 : rm === 5 || (sib !== undefined && (sib & 7) === 5) ? 4 : 0;
+  const length = i - at + 3 + (rm === 4 ? 1 : 0) + disp;
+  return at + length <= code.length ? length : 0;
 }
 
-/** Is instruction `i` of `f` a `mov $imm, %argreg` whose value reaches a line-number parameter? */
-function feedsLineArgument(f: CodeView, ins: Decoded[], i: number): boolean {
-  const arg = ins[i]!.dstArg;
-  if (!arg) return false;
-  for (let j = i + 1; j < ins.length && j <= i + 12; j++) {
-    const n = ins[j]!;
-    if (!n.isCall) continue;
-    const callee = f.calleeAt(n.offset + 1);
-    return callee !== undefined && LINE_ARGUMENT.get(callee) === arg;
-  }
-  return false;
-}
-
-function sameExceptImmediate(a: Buffer, b: Buffer, d: Decoded): boolean {
-  if (d.immOffset < 0) return false;
-  const s = d.offset, imm = s + d.immOffset, end = s + d.length;
-  return a.subarray(s, imm).equals(b.subarray(s, imm)) && a.subarray(imm + d.immSize, end).equals(b.subarray(imm + d.immSize, end));
+/** Bytes of back-to-back NOP instructions from `at`. */
+function nopBytes(code: Buffer, at: number): number {
+  let n = at;
+  for (let len = nopLength(code, n); len > 0; len = nopLength(code, n)) n += len;
+  return n - at;
 }
 
 export const x86_64: Arch = {
@@ -90,27 +65,22 @@ export const x86_64: Arch = {
   relocWidth: (t) => WIDTH.get(t) ?? 0,
   pcTargetBiases: (t) => (PC_RELATIVE.has(t) ? PC_BIASES : [0]),
 
+  pointerSize: 8,
+  knownLayouts: (name) => X86_64_STRUCTS.get(name) ?? [],
+
   hasFtraceEntry(f) {
-    // `call __fentry__` (e8 + rel32) first, after an `endbr64` when IBT is on.
-    for (const at of [1, 5]) {
-      if (f.code[at - 1] === 0xe8 && f.calleeAt(at) === "__fentry__") return true;
-    }
-    return false;
+    // The site is the first instruction, or the second behind an IBT `endbr64`.
+    const at = startsWith(f.code, ENDBR64, 0) ? ENDBR64.length : 0;
+    const fentry = f.calleeAt(at + 1) === "__fentry__";
+    // gcc/clang -mfentry: `call __fentry__` (e8 rel32).
+    if (f.code[at] === CALL_REL32 && fentry) return true;
+    // objtool --mcount (6.1; --mnop since 6.2): the call rewritten to a 5-byte NOP whose
+    // relocation became R_X86_64_NONE, still naming __fentry__.
+    if (nopLength(f.code, at) === FTRACE_SITE && fentry) return true;
+    // gcc -mnop-mcount -mrecord-mcount (no relocation), or -fpatchable-function-entry=N,0
+    // (gcc: N one-byte NOPs; clang: one N-byte NOP): NOPs an ftrace table records as the site.
+    return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= FTRACE_SITE;
   },
 
-  differsOnlyInLineNumbers(a, b) {
-    if (a.code.length !== b.code.length) return false;
-    const da = decodeAll(a.code), db = decodeAll(b.code);
-    if (!da || !db || da.length !== db.length) return false;
-    let sawLine = false;
-    for (let i = 0; i < da.length; i++) {
-      const x = da[i]!, y = db[i]!;
-      if (x.offset !== y.offset || x.length !== y.length) return false;
-      if (a.code.subarray(x.offset, x.offset + x.length).equals(b.code.subarray(y.offset, y.offset + y.length))) continue;
-      if (!sameExceptImmediate(a.code, b.code, x)) return false;
-      if (!feedsLineArgument(a, da, i) || !feedsLineArgument(b, db, i)) return false;
-      sawLine = true;
-    }
-    return sawLine;
-  },
+  differsOnlyInLineNumbers,
 };

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-// The `klp` command: picks the subcommand, runs it, maps errors to exit codes.
+// The `klp` command: picks the subcommand, runs it, maps errors to exit codes. Each command's
+// module is loaded only when it runs: `klp diff` runs once per object pair and must not pay for
+// what `klp build` and `klp vm-test` load (node:crypto, child_process, zlib, the VM harness).
 import { badInput, KlpError, refusalLine } from "../errors.js";
-import { buildCommand, buildHelp } from "./build.js";
-import { diffCommand, diffHelp } from "./diff.js";
-import { targetCommand, targetHelp } from "./target.js";
-import { vmTestCommand, vmTestHelp } from "./vm-test.js";
 
-const COMMANDS: Record<string, { run: (argv: string[]) => number; help: string }> = {
-  diff: { run: diffCommand, help: diffHelp },
-  build: { run: buildCommand, help: buildHelp },
-  "vm-test": { run: vmTestCommand, help: vmTestHelp },
-  target: { run: targetCommand, help: targetHelp },
+type Command = (argv: string[]) => number;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  diff: async () => (await import("./diff.js")).diffCommand,
+  build: async () => (await import("./build.js")).buildCommand,
+  "vm-test": async () => (await import("./vm-test.js")).vmTestCommand,
+  target: async () => (await import("./target.js")).targetCommand,
 };
 
 const usage = `usage: klp <command> [options]
@@ -21,15 +21,15 @@ commands:
   vm-test boot the target kernel in qemu with a livepatch module and check it
   target  show (and with --prepare, prepare) the target kernel and its exact source`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(usage + "\n");
     return 0;
   }
-  const command = cmd === undefined ? undefined : COMMANDS[cmd];
-  if (!command) throw badInput(undefined, cmd === undefined ? "no command given (see klp --help)" : `unknown command '${cmd}' (see klp --help)`);
-  return command.run(rest);
+  const load = cmd === undefined ? undefined : COMMANDS[cmd];
+  if (!load) throw badInput(undefined, cmd === undefined ? "no command given (see klp --help)" : `unknown command '${cmd}' (see klp --help)`);
+  return (await load())(rest);
 }
 
 /**
@@ -43,9 +43,8 @@ function errorJson(e: KlpError): string {
 }
 
 const argv = process.argv.slice(2);
-try {
-  process.exitCode = main(argv);
-} catch (e) {
+
+function fail(e: unknown) {
   if (e instanceof KlpError) {
     const lines = [...e.refusals.map(refusalLine), ...e.details, ...(e.hint ? [`hint: ${e.hint}`] : [])];
     process.stderr.write(`klp: ${e.message}\n${lines.map((d) => `  ${d}\n`).join("")}`);
@@ -56,3 +55,5 @@ try {
     process.exitCode = 70;
   }
 }
+
+main(argv).then((code) => { process.exitCode = code; }, fail);

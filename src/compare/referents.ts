@@ -1,7 +1,10 @@
 // Whether two relocations, one in each build, refer to the same thing.
 import type { Correlation } from "../correlate/correlate.js";
 import { SHN_UNDEF } from "../elf/constants.js";
+import type { ElfSection } from "../elf/types.js";
+import { constantPoolEntry, isPrivateObjectSection, locationRanges, privateObjectKind } from "../object/anonymous.js";
 import type { KObject, Referent } from "../object/kobject.js";
+import { firstDifference, relocMasks } from "./bytes.js";
 
 const hex = (n: number) => (n < 0 ? `-0x${(-n).toString(16)}` : `+0x${n.toString(16)}`);
 
@@ -14,25 +17,78 @@ export function describeReferent(r: Referent): string {
   }
 }
 
-/** A window of a section's bytes stands for an anonymous place in it (no symbol covers it). */
-const ANON_WINDOW = 32;
+/** Private objects point at private objects (UBSAN data at its type descriptor); this deep at most. */
+const MAX_DEPTH = 8;
 
-export function sameReferent(o: KObject, p: KObject, corr: Correlation, a: Referent, b: Referent): boolean {
-  if (a.kind === "none" || b.kind === "none") return a.kind === b.kind;
-  if (a.kind === "sym" && b.kind === "sym") {
-    if (a.offset !== b.offset) return false;
-    const aDefined = a.sym.shndx !== SHN_UNDEF, bDefined = b.sym.shndx !== SHN_UNDEF;
-    if (aDefined !== bDefined) return false;
-    if (!aDefined) return a.sym.name === b.sym.name;
-    if (o.byIndex.has(a.sym.index)) return corr.o2p.get(a.sym.index) === b.sym.index;
-    return a.sym.name === b.sym.name; // a defined label that is neither function nor data
+export class Referents {
+  /** Verdicts on pairs of anonymous places, by "orig section:offset:patched section:offset". */
+  private readonly places = new Map<string, boolean>();
+
+  constructor(readonly o: KObject, readonly p: KObject, readonly corr: Correlation) {}
+
+  same(a: Referent, b: Referent, depth = 0): boolean {
+    if (a.kind === "none" || b.kind === "none") return a.kind === b.kind;
+    if (a.kind === "sym" && b.kind === "sym") {
+      if (a.offset !== b.offset) return false;
+      const aDefined = a.sym.shndx !== SHN_UNDEF, bDefined = b.sym.shndx !== SHN_UNDEF;
+      if (aDefined !== bDefined) return false;
+      if (!aDefined) return a.sym.name === b.sym.name;
+      if (this.o.byIndex.has(a.sym.index)) return this.corr.o2p.get(a.sym.index) === b.sym.index;
+      return a.sym.name === b.sym.name; // a defined label that is neither function nor data
+    }
+    if (a.kind === "str" && b.kind === "str") return a.text === b.text && a.offset === b.offset;
+    if (a.kind === "sec" && b.kind === "sec") {
+      if (isPrivateObjectSection(a.section) && isPrivateObjectSection(b.section)) {
+        return a.offset === b.offset && privateObjectKind(a.section.name) === privateObjectKind(b.section.name)
+          && this.sameBytes(a.section, 0, b.section, 0, depth);
+      }
+      if (a.section.name !== b.section.name) return false;
+      return this.samePlace(a.section, a.target, b.section, b.target, depth);
+    }
+    return false;
   }
-  if (a.kind === "str" && b.kind === "str") return a.text === b.text && a.offset === b.offset;
-  if (a.kind === "sec" && b.kind === "sec") {
-    if (a.section.name !== b.section.name) return false;
-    const wa = o.elf.data(a.section.index), wb = p.elf.data(b.section.index);
-    if (wa.length === 0 && wb.length === 0) return a.offset === b.offset;
-    return wa.subarray(a.offset, a.offset + ANON_WINDOW).equals(wb.subarray(b.offset, b.offset + ANON_WINDOW));
+
+  /**
+   * An anonymous place in a shared section: one constant of a constant pool (`.rodata.cst16`),
+   * else the bytes up to the next place the object refers to (a fixup in `.fixup`, a constant
+   * in `.rodata`), compared with what their relocations refer to.
+   */
+  private samePlace(sa: ElfSection, ta: number, sb: ElfSection, tb: number, depth: number): boolean {
+    const entry = constantPoolEntry(sa);
+    if (entry && entry === constantPoolEntry(sb)) {
+      const ea = ta - (ta % entry), eb = tb - (tb % entry);
+      return ta - ea === tb - eb && this.sameBytes(sa, ea, sb, eb, depth, entry);
+    }
+    return this.sameBytes(sa, ta, sb, tb, depth);
   }
-  return false;
+
+  /**
+   * The bytes of two anonymous places, from `ta`/`tb` to the place's end (or `length` bytes):
+   * equal apart from relocation fields and source locations, and their relocations referring
+   * to the same things.
+   */
+  private sameBytes(sa: ElfSection, ta: number, sb: ElfSection, tb: number, depth: number, length?: number): boolean {
+    const key = `${sa.index}:${ta}:${sb.index}:${tb}`;
+    const known = this.places.get(key);
+    if (known !== undefined) return known;
+    const whole = isPrivateObjectSection(sa);
+    const la = Math.max(0, length ?? (whole ? sa.size : this.o.placeEnd(sa, ta) - ta));
+    const lb = Math.max(0, length ?? (whole ? sb.size : this.p.placeEnd(sb, tb) - tb));
+    if (depth > MAX_DEPTH || la !== lb || sa.type !== sb.type) return false;
+    // Assumed equal while being compared, so a cycle of references does not recurse forever.
+    this.places.set(key, true);
+    const a = this.o.range(sa, ta, la), b = this.p.range(sb, tb, lb);
+    let same = a.relocs.length === b.relocs.length;
+    for (let i = 0; same && i < a.relocs.length; i++) {
+      const ra = a.relocs, rb = b.relocs;
+      same = ra.offset(i) === rb.offset(i) && ra.type(i) === rb.type(i)
+        && this.same(this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), sa), this.p.referentOf(rb.sym(i), rb.type(i), rb.addend(i), sb), depth + 1);
+    }
+    if (same) {
+      const location = whole ? locationRanges(sa, a.relocs.indexAt(0) === 0, this.o.arch.pointerSize) : [];
+      same = firstDifference(a.bytes, b.bytes, [...relocMasks(a.relocs, this.o.arch), ...location]) < 0;
+    }
+    this.places.set(key, same);
+    return same;
+  }
 }

@@ -54,25 +54,35 @@ export function correlate(o: KObject, p: KObject): Correlation {
     const ps = fp.get(k);
     if (ps) out.pairCandidates(os, ps);
   }
-  // Data: a function-scope static is recognised by its base name and by the functions that
-  // use it (`static int count` in two functions is two different objects).
-  const ownerSig = (obj: KObject, corr: ReadonlyMap<number, number> | null) => (d: KData) => {
-    const owners = [...(obj.owners().get(d.sym.index) ?? [])].map((i) => (corr ? (corr.get(i) ?? -1) : i));
-    return `${d.key}\u0000${owners.sort((a, b) => a - b).join(",")}`;
-  };
-  // Owner signatures are written in the patched object's numbering on both sides.
-  const dov = groupBy(o.data, ownerSig(o, out.o2p)), dpv = groupBy(p.data, ownerSig(p, null));
+  // Data: a name names one object on each side, usually. A function-scope static is told from
+  // its namesakes (`static int count` in two functions) by the functions that use it, which
+  // needs every code relocation resolved: done only for names that need it.
+  const dov = groupBy(o.data, (d) => d.key), dpv = groupBy(p.data, (d) => d.key);
+  const ambiguousO: KData[] = [], ambiguousP: KData[] = [];
   for (const [k, os] of dov) {
     const ps = dpv.get(k);
-    if (ps) out.pairCandidates(os, ps);
+    if (!ps) continue;
+    if (os.length === 1 && ps.length === 1) out.pair(os[0]!, ps[0]!);
+    else { ambiguousO.push(...os); ambiguousP.push(...ps); }
   }
-  // Data used by no function, or whose users changed: fall back to the name key alone.
-  const leftO = o.data.filter((d) => !out.o2p.has(d.sym.index));
-  const leftP = p.data.filter((d) => !out.p2o.has(d.sym.index));
-  const lo = groupBy(leftO, (d) => d.key), lp = groupBy(leftP, (d) => d.key);
-  for (const [k, os] of lo) {
-    const ps = lp.get(k);
-    if (ps) out.pairCandidates(os, ps);
+  if (ambiguousO.length) {
+    const ownerSig = (obj: KObject, corr: ReadonlyMap<number, number> | null) => (d: KData) => {
+      const owners = [...(obj.owners().get(d.sym.index) ?? [])].map((i) => (corr ? (corr.get(i) ?? -1) : i));
+      return `${d.key}\u0000${owners.sort((a, b) => a - b).join(",")}`;
+    };
+    // Owner signatures are written in the patched object's numbering on both sides.
+    const so = groupBy(ambiguousO, ownerSig(o, out.o2p)), sp = groupBy(ambiguousP, ownerSig(p, null));
+    for (const [k, os] of so) {
+      const ps = sp.get(k);
+      if (ps) out.pairCandidates(os, ps);
+    }
+    // Those whose users changed: by the name alone.
+    const lo = groupBy(ambiguousO.filter((d) => !out.o2p.has(d.sym.index)), (d) => d.key);
+    const lp = groupBy(ambiguousP.filter((d) => !out.p2o.has(d.sym.index)), (d) => d.key);
+    for (const [k, os] of lo) {
+      const ps = lp.get(k);
+      if (ps) out.pairCandidates(os, ps);
+    }
   }
   return { o2p: out.o2p, p2o: out.p2o };
 }

@@ -4,17 +4,18 @@
 import { badInput } from "../errors.js";
 import { bigEndian, littleEndian, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
+import { RelocTable } from "./relocs.js";
 import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
 
 const MAX_ALIGN = 1 << 24;
 
 export class ElfFile {
   readonly sections: readonly ElfSection[];
-  readonly symbols: readonly ElfSymbol[];
   /** Index of SHT_SYMTAB, or 0 when the object has none. */
   readonly symtabIndex: number;
   private readonly relaByTarget = new Map<number, number[]>();
-  private readonly relaCache = new Map<number, readonly ElfRela[]>();
+  private readonly relocCache = new Map<number, RelocTable>();
+  private symbolsCache: readonly ElfSymbol[] | undefined;
 
   private constructor(
     readonly path: string,
@@ -30,7 +31,6 @@ export class ElfFile {
     const symtabs = sections.filter((s) => s.type === C.SHT_SYMTAB);
     if (symtabs.length > 1) throw this.bad("more than one symbol table");
     this.symtabIndex = symtabs[0]?.index ?? 0;
-    this.symbols = this.symtabIndex ? this.readSymbols(symtabs[0]!) : [];
     for (const s of sections) {
       if (s.type !== C.SHT_RELA && s.type !== C.SHT_REL) continue;
       if (s.type === C.SHT_REL) throw this.bad(`section ${s.name}: SHT_REL relocations are not supported (ELF64 uses RELA)`);
@@ -111,15 +111,24 @@ export class ElfFile {
     return this.buf.subarray(s.offset, s.offset + s.size);
   }
 
-  /** RELA relocations that apply to section `target`, sorted by offset. */
-  relocations(target: number): readonly ElfRela[] {
-    const cached = this.relaCache.get(target);
-    if (cached) return cached;
-    const out: ElfRela[] = [];
-    for (const ri of this.relaByTarget.get(target) ?? []) out.push(...this.readRela(this.sections[ri]!));
-    out.sort((a, b) => a.offset - b.offset);
-    this.relaCache.set(target, out);
-    return out;
+  /** The symbol table, read on first use (a module's .modinfo reader never needs it). */
+  get symbols(): readonly ElfSymbol[] {
+    this.symbolsCache ??= this.symtabIndex ? this.readSymbols(this.sections[this.symtabIndex]!) : [];
+    return this.symbolsCache;
+  }
+
+  /**
+   * Relocations that apply to section `target`, sorted by offset, read on first use: a diff
+   * reads those of the code and data it compares, never those of the DWARF sections.
+   */
+  relocTable(target: number): RelocTable {
+    let t = this.relocCache.get(target);
+    if (!t) {
+      const relas = this.relaByTarget.get(target) ?? [];
+      t = relas.length === 0 ? RelocTable.empty : sortedTable(relas.map((ri) => this.decodeRela(this.sections[ri]!)));
+      this.relocCache.set(target, t);
+    }
+    return t;
   }
 
   /** The RELA sections of this object, each with the section it applies to. */
@@ -133,26 +142,34 @@ export class ElfFile {
 
   /** The raw relocation entries of one RELA section, in file order. */
   readRela(s: ElfSection): ElfRela[] {
+    const t = this.decodeRela(s);
+    return Array.from({ length: t.length }, (_, i) => t.at(i));
+  }
+
+  /** One RELA section decoded and validated, in file order. */
+  private decodeRela(s: ElfSection): RelocTable {
     if (s.entsize !== C.RELA_SIZE) throw this.bad(`section ${s.name}: RELA entry size ${s.entsize}, expected ${C.RELA_SIZE}`);
     const { buf, order } = this;
     const target = this.sections[s.info]!;
+    const nsyms = this.symbols.length;
     const n = Math.floor(s.size / C.RELA_SIZE);
-    const out: ElfRela[] = new Array(n);
+    const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
+    // r_info: high 32 bits symbol, low 32 bits type (ELF64).
+    const symAt = order.little ? 12 : 8, typeAt = order.little ? 8 : 12;
     for (let i = 0; i < n; i++) {
       const o = s.offset + i * C.RELA_SIZE;
       const offset = order.u64(buf, o);
-      // r_info: high 32 bits symbol, low 32 bits type (ELF64).
-      const info = order.little ? { sym: order.u32(buf, o + 12), type: order.u32(buf, o + 8) }
-        : { sym: order.u32(buf, o + 8), type: order.u32(buf, o + 12) };
-      if (info.sym >= this.symbols.length) {
-        throw this.bad(`section ${s.name}: relocation ${i} uses symbol ${info.sym}, but the symbol table has ${this.symbols.length}`);
-      }
+      const sym = order.u32(buf, o + symAt);
+      if (sym >= nsyms) throw this.bad(`section ${s.name}: relocation ${i} uses symbol ${sym}, but the symbol table has ${nsyms}`);
       if (target.type !== C.SHT_NOBITS && offset >= target.size) {
         throw this.bad(`section ${s.name}: relocation ${i} at offset ${offset} lies past the end of ${target.name} (${target.size} bytes)`);
       }
-      out[i] = { offset, symbol: info.sym, type: info.type, addend: order.i64(buf, o + 16) };
+      t.offsets[i] = offset;
+      t.syms[i] = sym;
+      t.types[i] = order.u32(buf, o + typeAt);
+      t.addends[i] = order.i64(buf, o + 16);
     }
-    return out;
+    return t;
   }
 
   /** SHT_GROUP sections (COMDAT and section groups). */
@@ -209,6 +226,33 @@ export class ElfFile {
   bad(why: string) {
     return badInput(this.path, why);
   }
+}
+
+/** One table from several RELA sections of the same target, sorted by offset (stable). */
+function sortedTable(parts: RelocTable[]): RelocTable {
+  const one = parts.length === 1 ? parts[0]! : concat(parts);
+  const o = one.offsets;
+  let sorted = true;
+  for (let i = 1; i < o.length && sorted; i++) sorted = o[i - 1]! <= o[i]!;
+  if (sorted) return one;
+  const order = Array.from({ length: o.length }, (_, i) => i).sort((a, b) => o[a]! - o[b]! || a - b);
+  return new RelocTable(
+    Float64Array.from(order, (i) => o[i]!), Uint32Array.from(order, (i) => one.syms[i]!),
+    Uint32Array.from(order, (i) => one.types[i]!), Float64Array.from(order, (i) => one.addends[i]!));
+}
+
+function concat(parts: RelocTable[]): RelocTable {
+  const n = parts.reduce((k, p) => k + p.length, 0);
+  const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
+  let at = 0;
+  for (const p of parts) {
+    t.offsets.set(p.offsets, at);
+    t.syms.set(p.syms, at);
+    t.types.set(p.types, at);
+    t.addends.set(p.addends, at);
+    at += p.length;
+  }
+  return t;
 }
 
 function cString(buf: Buffer, tabOff: number, tabSize: number, off: number, err: () => Error): string {

@@ -6,8 +6,8 @@ import { badInput } from "../errors.js";
 import * as C from "../elf/constants.js";
 import type { OutObject, OutReloc, OutSection, OutSymbol } from "../elf/model.js";
 import type { ElfRela, ElfSection } from "../elf/types.js";
-import type { Entity, KData, KFunction, KObject } from "../object/kobject.js";
-import { SPECIAL_TABLES_6_1_X86 } from "../object/special.js";
+import type { Entity, KData, KFunction, KObject, SpecialEntry } from "../object/kobject.js";
+import { TABLE_SPECS } from "../object/tables.js";
 import type { Selection } from "../select/select.js";
 import type { ExternRef } from "./resolve.js";
 
@@ -20,6 +20,13 @@ export interface Emission {
 }
 
 const KEEP_FLAGS = ~C.SHF_GROUP;
+/**
+ * SHF_LINK_ORDER ties a table to the one text section it describes (gcc emits one
+ * `__patchable_function_entries` per function, linked to `.text.<fn>`); a table merged from
+ * several carried functions describes several, so it drops the flag (ld keeps entries in order).
+ */
+const SHF_LINK_ORDER = 0x80;
+const TABLE_FLAGS = KEEP_FLAGS & ~SHF_LINK_ORDER;
 
 class Emitter {
   readonly sections: OutSection[] = [];
@@ -46,23 +53,41 @@ class Emitter {
     return d.freshCopy || !this.corr.p2o.has(d.sym.index);
   }
 
+  /**
+   * A carried function in a section of its own named after it in the running kernel, with its
+   * `__pfx_`/`__cfi_` preamble in front: the section starts at the preamble and the function
+   * keeps its distance from it, as the kernel's call thunks and kCFI checks expect.
+   */
   carryFunction(f: KFunction): OutSymbol {
-    return this.carryEntity(f, f.section.name.startsWith(".text.") ? `.text.${this.runningName(f)}` : f.section.name);
+    const known = this.entityOut.get(f.sym.index);
+    if (known) return known;
+    const name = f.section.name.startsWith(".text.") ? `.text.${this.runningName(f)}` : f.section.name;
+    const start = f.prefix?.start ?? f.sym.value;
+    const symbol = this.carryRange(f, name, start, f.sym.value + f.sym.size - start);
+    for (const pfx of f.prefix?.symbols ?? []) {
+      const prefixName = pfx.name.slice(0, pfx.name.length - f.name.length) + symbol.name;
+      this.symbols.push({ name: prefixName, value: pfx.value - start, size: pfx.size, bind: pfx.bind, type: pfx.type, other: pfx.other, section: symbol.section! });
+    }
+    return symbol;
   }
 
   private carryEntity(e: Entity, sectionName: string): OutSymbol {
-    const known = this.entityOut.get(e.sym.index);
-    if (known) return known;
+    return this.entityOut.get(e.sym.index) ?? this.carryRange(e, sectionName, e.sym.value, e.sym.size);
+  }
+
+  /** `length` bytes from `start` of the entity's section, holding the entity, as a new section. */
+  private carryRange(e: Entity, sectionName: string, start: number, length: number): OutSymbol {
     const src = e.section;
+    const { bytes, relocs } = this.p.range(src, start, length);
     const section: OutSection = {
       name: sectionName, type: src.type, flags: src.flags & KEEP_FLAGS, addralign: src.addralign, entsize: src.entsize,
-      ...(src.type === C.SHT_NOBITS ? { nobitsSize: e.sym.size } : { data: Buffer.from(e.bytes) }),
+      ...(src.type === C.SHT_NOBITS ? { nobitsSize: length } : { data: Buffer.from(bytes) }),
     };
-    const symbol: OutSymbol = { name: this.runningName(e), value: 0, size: e.sym.size, bind: e.sym.bind, type: e.sym.type, other: e.sym.other, section };
+    const symbol: OutSymbol = { name: this.runningName(e), value: e.sym.value - start, size: e.sym.size, bind: e.sym.bind, type: e.sym.type, other: e.sym.other, section };
     this.sections.push(section);
     this.symbols.push(symbol);
     this.entityOut.set(e.sym.index, symbol);
-    this.attachRelocs(section, e.relocs, src);
+    this.attachRelocs(section, relocs.toArray(), src);
     return symbol;
   }
 
@@ -78,7 +103,7 @@ class Emitter {
     this.sections.push(section);
     this.symbols.push(symbol);
     this.sectionOut.set(s.index, { section, symbol });
-    this.attachRelocs(section, this.p.elf.relocations(s.index), s);
+    this.attachRelocs(section, this.p.elf.relocTable(s.index).span(0, s.size).toArray(), s);
     return symbol;
   }
 
@@ -134,31 +159,49 @@ class Emitter {
     }
   }
 
-  /** Entries of special tables that belong to carried functions, one output table each. */
+  /**
+   * Entries of special tables that belong to carried functions, one output table each, whose
+   * sh_entsize says the entry size (as upstream objtool expects of special sections since 6.17).
+   */
   carrySpecialEntries(functions: readonly KFunction[]) {
-    for (const table of SPECIAL_TABLES_6_1_X86) {
-      const entries = functions.flatMap((f) => this.p.specialEntries(f).filter((e) => e.table === table));
-      if (!entries.length) continue;
-      const src = entries[0]!.section;
+    const byTable = new Map<string, SpecialEntry[]>();
+    for (const f of functions) {
+      for (const e of this.p.entriesOf(f)) {
+        const list = byTable.get(e.table.name) ?? [];
+        list.push(e);
+        byTable.set(e.table.name, list);
+      }
+    }
+    for (const spec of TABLE_SPECS) {
+      const entries = byTable.get(spec.section);
+      if (!entries?.length) continue;
+      const first = entries[0]!;
+      const src = first.section, size = first.table.entrySize;
       const data = Buffer.concat(entries.map((e) => this.p.entry(e).bytes));
-      const section: OutSection = { name: table.name, type: src.type, flags: src.flags & KEEP_FLAGS, addralign: src.addralign, entsize: src.entsize, data };
+      const section: OutSection = { name: spec.section, type: src.type, flags: src.flags & TABLE_FLAGS, addralign: src.addralign, entsize: size, data };
       this.sections.push(section);
       const relocs: OutReloc[] = [];
       entries.forEach((e, i) => {
-        for (const r of this.p.entry(e).relocs) relocs.push({ ...this.rewrite({ ...r, offset: r.offset + e.index * table.entrySize }, src), offset: r.offset + i * table.entrySize });
+        const rs = this.p.entry(e).relocs;
+        for (let k = 0; k < rs.length; k++) {
+          const r = rs.at(k);
+          relocs.push({ ...this.rewrite({ ...r, offset: r.offset + e.index * size }, e.section), offset: r.offset + i * size });
+        }
       });
-      if (relocs.length) this.sections.push({ name: `.rela${table.name}`, type: C.SHT_RELA, flags: C.SHF_INFO_LINK, addralign: 8, entsize: C.RELA_SIZE, relocs: { target: section, entries: relocs } });
-      if (table.parallel) this.carryParallel(table.parallel, entries.map((e) => e.index));
+      if (relocs.length) this.sections.push({ name: `.rela${spec.section}`, type: C.SHT_RELA, flags: C.SHF_INFO_LINK, addralign: 8, entsize: C.RELA_SIZE, relocs: { target: section, entries: relocs } });
+      if (spec.parallel) this.carryParallel(first, entries);
     }
   }
 
   /** `.orc_unwind` holds one entry per `.orc_unwind_ip` entry, in the same order. */
-  private carryParallel(par: { name: string; entrySize: number }, indexes: number[]) {
-    const src = this.p.elf.sections.find((s) => s.name === par.name);
+  private carryParallel(first: SpecialEntry, entries: readonly SpecialEntry[]) {
+    const name = first.table.spec.parallel!.section;
+    const src = this.p.elf.sections.find((s) => s.name === name);
     if (!src) return;
+    const size = this.p.parallelEntrySize(first.table, src);
     const all = this.p.elf.data(src.index);
-    const data = Buffer.concat(indexes.map((i) => all.subarray(i * par.entrySize, (i + 1) * par.entrySize)));
-    this.sections.push({ name: par.name, type: src.type, flags: src.flags & KEEP_FLAGS, addralign: src.addralign, entsize: src.entsize, data });
+    const data = Buffer.concat(entries.map((e) => all.subarray(e.index * size, (e.index + 1) * size)));
+    this.sections.push({ name, type: src.type, flags: src.flags & TABLE_FLAGS, addralign: src.addralign, entsize: size, data });
   }
 }
 

@@ -3,24 +3,41 @@
 // (EXPORT_STATIC_CALL_TRAMP). A module's entries may name the trampoline instead, and the
 // kernel looks the key up from it (kernel/static_call_inline.c: static_call_add_module →
 // tramp_key_lookup). objtool does the same for module objects; klpkit does it for carried code.
+import { archFor } from "../arch/index.js";
 import { SHN_UNDEF, STB_GLOBAL, STT_NOTYPE } from "../elf/constants.js";
-import type { OutObject, OutSymbol } from "../elf/model.js";
+import type { OutObject, OutSection, OutSymbol } from "../elf/model.js";
+import { badInput } from "../errors.js";
+import type { Layouts } from "../object/layouts.js";
+import { tableSpec } from "../object/tables.js";
 import type { Export } from "../target/symbols.js";
 
-const SITE_SIZE = 8;
-const KEY_FIELD = 4;
 const KEY_PREFIX = "__SCK__";
 const TRAMP_PREFIX = "__SCT__";
 
+/**
+ * Entry size and key offset of an emitted `__jump_table` or `.static_call_sites` (emit.ts sets
+ * sh_entsize): from the target's layouts, else from the struct shape of that size.
+ */
+function keyField(obj: OutObject, table: OutSection, layouts?: Layouts): { size: number; field: number } | undefined {
+  const spec = tableSpec(table.name);
+  if (spec?.kind !== "struct" || !spec.key) return undefined;
+  const size = table.entsize;
+  const layout = layouts?.get(spec.struct) ?? archFor(obj.machine)?.knownLayouts(spec.struct).find((k) => k.size === size);
+  const field = layout?.size === size ? layout.fields.get(spec.key)?.offset : undefined;
+  if (field === undefined) throw badInput(undefined, `${table.name}: no layout of struct ${spec.struct} with ${size}-byte entries and a ${spec.key} field`);
+  return { size, field };
+}
+
 /** Points unexported static-call keys at their exported trampolines; returns the keys no longer referenced. */
-export function keysThroughTrampolines(obj: OutObject, exports: ReadonlyMap<string, Export>): string[] {
+export function keysThroughTrampolines(obj: OutObject, exports: ReadonlyMap<string, Export>, layouts?: Layouts): string[] {
   const undef = new Map(obj.symbols.filter((s) => !s.section && s.shndx === SHN_UNDEF).map((s) => [s.name, s] as const));
   const replaced = new Set<string>();
   for (const sec of obj.sections) {
     if (sec.relocs?.target.name !== ".static_call_sites") continue;
+    const { size, field } = keyField(obj, sec.relocs.target, layouts)!;
     for (const r of sec.relocs.entries) {
       const key = r.symbol?.name ?? "";
-      if (r.offset % SITE_SIZE !== KEY_FIELD || !key.startsWith(KEY_PREFIX) || exports.has(key) || r.symbol?.section) continue;
+      if (r.offset % size !== field || !key.startsWith(KEY_PREFIX) || exports.has(key) || r.symbol?.section) continue;
       const tramp = TRAMP_PREFIX + key.slice(KEY_PREFIX.length);
       if (!exports.has(tramp)) continue;
       let t: OutSymbol | undefined = undef.get(tramp);
@@ -39,21 +56,15 @@ export function keysThroughTrampolines(obj: OutObject, exports: ReadonlyMap<stri
   return unused;
 }
 
-/** Tables whose entries name a static key or static call key (`__jump_table` key, `.static_call_sites` key). */
-const KEY_FIELDS: ReadonlyMap<string, { size: number; field: number }> = new Map([
-  ["__jump_table", { size: 16, field: 8 }],
-  [".static_call_sites", { size: SITE_SIZE, field: KEY_FIELD }],
-]);
-
 /**
  * Keys the carried code uses that another module defines. Linking against them would make the
  * livepatch depend on (and force-load) that module, and its jump entries would have to wait for
  * it; the livepatch core has no way to order that, so such patches are refused.
  */
-export function foreignKeys(obj: OutObject, exports: ReadonlyMap<string, Export>, patchedObject: string): { key: string; module: string; table: string }[] {
+export function foreignKeys(obj: OutObject, exports: ReadonlyMap<string, Export>, patchedObject: string, layouts?: Layouts): { key: string; module: string; table: string }[] {
   const out: { key: string; module: string; table: string }[] = [];
   for (const sec of obj.sections) {
-    const t = sec.relocs ? KEY_FIELDS.get(sec.relocs.target.name) : undefined;
+    const t = sec.relocs ? keyField(obj, sec.relocs.target, layouts) : undefined;
     if (!t || !sec.relocs) continue;
     for (const r of sec.relocs.entries) {
       if (r.offset % t.size !== t.field || !r.symbol || r.symbol.section) continue;

@@ -1,11 +1,20 @@
 // The kernel-object view of one ELF file: its functions, its data objects, what each
-// relocation refers to, and which special-section entries belong to which function.
+// relocation refers to, and which special-section entries belong to which function. Built
+// lazily: relocations are read per section when a verdict needs them, and a special table is
+// resolved and indexed the first time one of its entries is asked for.
 import type { Arch, CodeView } from "../arch/index.js";
 import * as C from "../elf/constants.js";
 import type { ElfFile } from "../elf/reader.js";
+import type { RelocSpan } from "../elf/relocs.js";
 import type { ElfRela, ElfSection, ElfSymbol } from "../elf/types.js";
+import { exportsOf } from "./exports.js";
+import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
-import { SPECIAL_TABLES_6_1_X86, type SpecialTable } from "./special.js";
+import { prefixesOf, type Prefix } from "./prefixes.js";
+import { parallelEntrySize, resolveTable, type TableSample } from "./table-layouts.js";
+import { tableRank, tableSpec, type SpecialTable, type TableSpec } from "./tables.js";
+
+export type { Prefix } from "./prefixes.js";
 
 /** A function or data object: a named, sized range of one section. */
 export interface Entity {
@@ -15,11 +24,15 @@ export interface Entity {
   readonly section: ElfSection;
   /** Its bytes (empty for SHT_NOBITS). */
   readonly bytes: Buffer;
-  /** Relocations inside its range, offsets relative to the entity's start. */
-  readonly relocs: readonly ElfRela[];
+  /** Relocations inside its range, offsets relative to the entity's start (read on first use). */
+  readonly relocs: RelocSpan;
 }
 
-export interface KFunction extends Entity { readonly kind: "function" }
+export interface KFunction extends Entity {
+  readonly kind: "function";
+  /** The preamble in front of it (`__pfx_`/`__cfi_`), which travels with it. */
+  readonly prefix: Prefix | undefined;
+}
 export interface KData extends Entity {
   readonly kind: "data";
   readonly bss: boolean;
@@ -33,8 +46,12 @@ export type Referent =
   | { readonly kind: "sym"; readonly sym: ElfSymbol; readonly offset: number }
   /** A string in a merged string section, by content. */
   | { readonly kind: "str"; readonly section: ElfSection; readonly text: string; readonly start: number; readonly offset: number }
-  /** A place in a section no symbol covers (anonymous constants). */
-  | { readonly kind: "sec"; readonly section: ElfSection; readonly offset: number }
+  /**
+   * A place in a section no symbol covers (anonymous constants, UBSAN data): `offset` is the
+   * relocation's addend, `target` where it points (for PC-relative code references, past the
+   * instruction's end).
+   */
+  | { readonly kind: "sec"; readonly section: ElfSection; readonly offset: number; readonly target: number }
   | { readonly kind: "none" };
 
 /** One special-section entry and the function it belongs to. */
@@ -42,12 +59,58 @@ export interface SpecialEntry {
   readonly table: SpecialTable;
   readonly section: ElfSection;
   readonly index: number;
-  /** Offset of the owning code inside its function. */
+  /** Offset of the owning code inside its function (negative inside its prefix). */
   readonly at: number;
 }
 
+export interface KObjectOptions {
+  /** Struct layouts of the target kernel; without them, tables' layouts are inferred. */
+  readonly layouts?: Layouts;
+}
+
 const EXACT = [0] as const;
+const EMPTY = Buffer.alloc(0);
 const isStrings = (s: ElfSection) => (s.flags & (C.SHF_MERGE | C.SHF_STRINGS)) === (C.SHF_MERGE | C.SHF_STRINGS);
+
+abstract class EntityBase {
+  private span: RelocSpan | undefined;
+  readonly name: string;
+  readonly key: string;
+  constructor(private readonly elf: ElfFile, readonly sym: ElfSymbol, readonly section: ElfSection, readonly bytes: Buffer) {
+    this.name = sym.name;
+    this.key = correlationKey(sym.name);
+  }
+  get relocs(): RelocSpan {
+    this.span ??= this.elf.relocTable(this.sym.shndx).span(this.sym.value, this.sym.size);
+    return this.span;
+  }
+}
+
+class FunctionEntity extends EntityBase implements KFunction {
+  readonly kind = "function";
+  constructor(elf: ElfFile, sym: ElfSymbol, section: ElfSection, bytes: Buffer, readonly prefix: Prefix | undefined) {
+    super(elf, sym, section, bytes);
+  }
+}
+
+class DataEntity extends EntityBase implements KData {
+  readonly kind = "data";
+  readonly bss: boolean;
+  readonly freshCopy: boolean;
+  constructor(elf: ElfFile, sym: ElfSymbol, section: ElfSection, bytes: Buffer) {
+    super(elf, sym, section, bytes);
+    this.bss = section.type === C.SHT_NOBITS;
+    this.freshCopy = isFreshCopy(sym.name, section.name);
+  }
+}
+
+/** The entities of one section by address, with the reach of each (a function's includes its prefix). */
+interface Cover {
+  readonly syms: ElfSymbol[];
+  readonly starts: number[];
+  /** maxEnd[i]: the furthest end among syms[0..i], so a lookup knows when to stop looking back. */
+  readonly maxEnd: number[];
+}
 
 export class KObject {
   readonly functions: KFunction[] = [];
@@ -55,71 +118,70 @@ export class KObject {
   readonly byIndex = new Map<number, KFunction | KData>();
   /** The source file the compiler named in the first STT_FILE symbol. */
   readonly sourceFile: string | undefined;
-  /** Exported symbol names (EXPORT_SYMBOL*), with the ksymtab section that exports them. */
-  readonly exports = new Map<string, string>();
-  private readonly covering = new Map<number, ElfSymbol[]>();
+  /** Exported symbol names (EXPORT_SYMBOL*), with how each is exported. */
+  readonly exports: ReadonlyMap<string, string>;
+  private readonly covers = new Map<number, Cover>();
+  /** Prefix symbol index → the function it belongs to. */
+  private readonly prefixOwner = new Map<number, KFunction>();
+  private readonly specialSections = new Map<string, ElfSection[]>();
+  private readonly tables = new Map<number, SpecialTable>();
+  private readonly tableIndex = new Map<string, Map<number, SpecialEntry[]>>();
   private ownersCache: Map<number, Set<number>> | undefined;
-  private specialCache: Map<number, SpecialEntry[]> | undefined;
+  private placesCache: Map<number, number[]> | undefined;
 
-  constructor(readonly elf: ElfFile, readonly arch: Arch) {
-    this.sourceFile = elf.symbols.find((s) => s.type === C.STT_FILE)?.name;
-    for (const sym of elf.symbols) {
+  constructor(readonly elf: ElfFile, readonly arch: Arch, readonly options: KObjectOptions = {}) {
+    const symbols = elf.symbols;
+    this.sourceFile = symbols.find((s) => s.type === C.STT_FILE)?.name;
+    const prefixes = prefixesOf(symbols);
+    const spans = new Map<number, { sym: ElfSymbol; start: number }[]>();
+    for (const sym of symbols) {
       if (sym.shndx === C.SHN_UNDEF || sym.shndx >= C.SHN_LORESERVE) continue;
       if (sym.type !== C.STT_FUNC && sym.type !== C.STT_OBJECT) continue;
+      if (prefixes.isPrefix(sym)) continue;
       const section = elf.sections[sym.shndx]!;
-      const list = this.covering.get(sym.shndx) ?? [];
-      list.push(sym);
-      this.covering.set(sym.shndx, list);
       const nobits = section.type === C.SHT_NOBITS;
       if (!nobits && sym.value + sym.size > section.size) {
         throw elf.bad(`symbol ${sym.name} (${sym.size} bytes at ${sym.value}) lies past the end of section ${section.name}`);
       }
-      const bytes = nobits ? Buffer.alloc(0) : elf.data(sym.shndx).subarray(sym.value, sym.value + sym.size);
-      const relocs = this.relocsIn(sym.shndx, sym.value, sym.size);
-      const base = { sym, name: sym.name, key: correlationKey(sym.name), section, bytes, relocs };
-      const e: KFunction | KData = sym.type === C.STT_FUNC
-        ? { ...base, kind: "function" }
-        : { ...base, kind: "data", bss: nobits, freshCopy: isFreshCopy(sym.name, section.name) };
+      const bytes = nobits ? EMPTY : elf.data(sym.shndx).subarray(sym.value, sym.value + sym.size);
+      const prefix = sym.type === C.STT_FUNC ? prefixes.of(sym) : undefined;
+      const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);
+      if (e.kind === "function") for (const p of prefix?.symbols ?? []) this.prefixOwner.set(p.index, e);
+      const list = spans.get(sym.shndx) ?? [];
+      list.push({ sym, start: prefix?.start ?? sym.value });
+      spans.set(sym.shndx, list);
     }
-    for (const list of this.covering.values()) list.sort((a, b) => a.value - b.value);
+    for (const [shndx, list] of spans) this.covers.set(shndx, coverOf(list));
     for (const s of elf.sections) {
-      const m = /^___ksymtab(_gpl|_unused|_unused_gpl)?\+(.+)$/.exec(s.name);
-      if (m) this.exports.set(m[2]!, s.name);
+      if (!tableSpec(s.name)) continue;
+      const same = this.specialSections.get(s.name) ?? [];
+      same.push(s);
+      this.specialSections.set(s.name, same);
     }
+    this.exports = exportsOf(elf);
   }
 
   get path(): string {
     return this.elf.path;
   }
 
-  private relocsIn(shndx: number, start: number, size: number): ElfRela[] {
-    const all = this.elf.relocations(shndx);
-    let lo = 0, hi = all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (all[mid]!.offset < start) lo = mid + 1; else hi = mid;
-    }
-    const out: ElfRela[] = [];
-    for (let i = lo; i < all.length && all[i]!.offset < start + size; i++) {
-      const r = all[i]!;
-      out.push(start === 0 ? r : { ...r, offset: r.offset - start });
-    }
-    return out;
-  }
-
   /** A function's code with a way to name what each relocation points at, for the arch layer. */
-  codeView(f: Entity): CodeView {
-    const byOffset = new Map(f.relocs.map((r) => [r.offset, r] as const));
+  codeView(f: KFunction): CodeView {
+    const object = this;
+    let sites: number[] | undefined;
     return {
       code: f.bytes,
-      relocs: f.relocs,
-      calleeAt: (offset) => {
-        const r = byOffset.get(offset);
-        if (!r) return undefined;
-        const ref = this.referent(r, f.section);
+      calleeAt(offset) {
+        const i = f.relocs.indexAt(offset);
+        if (i < 0) return undefined;
+        const ref = object.referentOf(f.relocs.sym(i), f.relocs.type(i), f.relocs.addend(i), f.section);
         return ref.kind === "sym" ? ref.sym.name : undefined;
+      },
+      get ftraceSites() {
+        sites ??= object.entriesOf(f, (t) => t.kind === "sites" && t.ftrace === true).map((e) => e.at);
+        return sites;
       },
     };
   }
@@ -130,41 +192,48 @@ export class KObject {
    * it is relative to the field itself (`.long insn - .` in `__bug_table`).
    */
   referent(r: ElfRela, from: ElfSection): Referent {
-    const sym = this.elf.symbols[r.symbol];
-    if (!sym || r.symbol === 0) return { kind: "none" };
-    if (sym.type !== C.STT_SECTION) return { kind: "sym", sym, offset: r.addend };
+    return this.referentOf(r.symbol, r.type, r.addend, from);
+  }
+
+  referentOf(symIndex: number, type: number, addend: number, from: ElfSection): Referent {
+    const sym = this.elf.symbols[symIndex];
+    if (!sym || symIndex === 0) return { kind: "none" };
+    const owner = this.prefixOwner.get(symIndex);
+    // A reference to `__pfx_foo` is one to foo's preamble: foo at a negative offset.
+    if (owner) return { kind: "sym", sym: owner.sym, offset: addend + sym.value - owner.sym.value };
+    if (sym.type !== C.STT_SECTION) return { kind: "sym", sym, offset: addend };
     const section = this.elf.sections[sym.shndx];
     if (!section) return { kind: "none" };
-    const biases = from.flags & C.SHF_EXECINSTR ? this.arch.pcTargetBiases(r.type) : EXACT;
+    const biases = from.flags & C.SHF_EXECINSTR ? this.arch.pcTargetBiases(type) : EXACT;
     if (isStrings(section)) {
       const data = this.elf.data(section.index);
-      const at = r.addend + biases[0]!;
-      if (at < 0 || at >= data.length) return { kind: "sec", section, offset: r.addend };
+      const at = addend + biases[0]!;
+      if (at < 0 || at >= data.length) return { kind: "sec", section, offset: addend, target: Math.max(0, at) };
       let start = at;
       while (start > 0 && data[start - 1] !== 0) start--;
       let end = data.indexOf(0, at);
       if (end < 0) end = data.length;
-      return { kind: "str", section, text: data.toString("latin1", start, end), start, offset: r.addend - start };
+      return { kind: "str", section, text: data.toString("latin1", start, end), start, offset: addend - start };
     }
-    const cover = this.covering.get(section.index);
+    const cover = this.covers.get(section.index);
     if (cover) {
       for (const b of biases) {
-        const t = r.addend + b;
-        const s = cover.find((c) => t >= c.value && (t < c.value + c.size || (c.size === 0 && t === c.value)));
-        if (s) return { kind: "sym", sym: s, offset: r.addend - s.value };
+        const s = covering(cover, addend + b);
+        if (s) return { kind: "sym", sym: s, offset: addend - s.value };
       }
-      if (cover.length === 1) return { kind: "sym", sym: cover[0]!, offset: r.addend - cover[0]!.value };
+      if (cover.syms.length === 1) return { kind: "sym", sym: cover.syms[0]!, offset: addend - cover.syms[0]!.value };
     }
-    return { kind: "sec", section, offset: r.addend };
+    return { kind: "sec", section, offset: addend, target: Math.max(0, addend + biases[0]!) };
   }
 
-  /** For each data symbol, the functions whose code refers to it. */
+  /** For each data symbol, the functions whose code refers to it (computed on first use). */
   owners(): Map<number, Set<number>> {
     if (this.ownersCache) return this.ownersCache;
     const out = new Map<number, Set<number>>();
     for (const f of this.functions) {
-      for (const r of f.relocs) {
-        const ref = this.referent(r, f.section);
+      const rs = f.relocs;
+      for (let i = 0; i < rs.length; i++) {
+        const ref = this.referentOf(rs.sym(i), rs.type(i), rs.addend(i), f.section);
         if (ref.kind !== "sym" || !this.byIndex.has(ref.sym.index)) continue;
         const set = out.get(ref.sym.index) ?? new Set<number>();
         set.add(f.sym.index);
@@ -175,44 +244,151 @@ export class KObject {
     return out;
   }
 
-  /** Special-section entries owned by function `f`, ordered by where they point in it. */
-  specialEntries(f: KFunction): readonly SpecialEntry[] {
-    if (!this.specialCache) this.specialCache = this.indexSpecialEntries();
-    return this.specialCache.get(f.sym.index) ?? [];
+  /**
+   * Where the anonymous place at `target` of a shared section ends: at the next place anything
+   * in the object refers to (or a symbol starts), else at the section's end. A fixup in the
+   * shared `.fixup` of 4.x kernels ends where the next __ex_table entry's fixup begins.
+   */
+  placeEnd(section: ElfSection, target: number): number {
+    const places = (this.placesCache ??= this.referencedPlaces()).get(section.index) ?? [];
+    let lo = 0, hi = places.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (places[mid]! <= target) lo = mid + 1; else hi = mid;
+    }
+    return lo < places.length ? places[lo]! : section.size;
   }
 
-  private indexSpecialEntries(): Map<number, SpecialEntry[]> {
-    const out = new Map<number, SpecialEntry[]>();
-    for (const section of this.elf.sections) {
-      const table = SPECIAL_TABLES_6_1_X86.find((t) => t.name === section.name);
-      if (!table) continue;
-      for (const r of this.elf.relocations(section.index)) {
-        if (r.offset % table.entrySize !== table.ownerField) continue;
-        const ref = this.referent(r, section);
+  /** Per section, the sorted offsets that relocations of allocated sections point at. */
+  private referencedPlaces(): Map<number, number[]> {
+    const out = new Map<number, Set<number>>();
+    const add = (shndx: number, at: number) => {
+      const set = out.get(shndx) ?? new Set<number>();
+      set.add(at);
+      out.set(shndx, set);
+    };
+    for (const { rela, target } of this.elf.relaSections()) {
+      if ((target.flags & C.SHF_ALLOC) === 0 || rela.info !== target.index) continue;
+      const rs = this.elf.relocTable(target.index);
+      for (let i = 0; i < rs.length; i++) {
+        const sym = this.elf.symbols[rs.syms[i]!];
+        if (!sym || sym.shndx === C.SHN_UNDEF || sym.shndx >= C.SHN_LORESERVE) continue;
+        const bias = target.flags & C.SHF_EXECINSTR ? this.arch.pcTargetBiases(rs.types[i]!)[0]! : 0;
+        add(sym.shndx, sym.value + rs.addends[i]! + bias);
+      }
+    }
+    for (const [shndx, cover] of this.covers) for (const at of cover.starts) add(shndx, at);
+    return new Map([...out].map(([k, v]) => [k, [...v].sort((a, b) => a - b)]));
+  }
+
+  /** Special-section entries of tables passing `which` owned by `f`, ordered by table then place. */
+  entriesOf(f: KFunction, which: (t: TableSpec) => boolean = () => true): SpecialEntry[] {
+    const out: SpecialEntry[] = [];
+    for (const [name, sections] of this.specialSections) {
+      if (!which(tableSpec(name)!)) continue;
+      const list = this.indexTable(name, sections).get(f.sym.index);
+      if (list) out.push(...list);
+    }
+    return out.sort((a, b) => tableRank(a.table.name) - tableRank(b.table.name) || a.at - b.at);
+  }
+
+  /** Special-section entries owned by function `f`, ordered by where they point in it. */
+  specialEntries(f: KFunction): readonly SpecialEntry[] {
+    return this.entriesOf(f);
+  }
+
+  /** The resolved layout of one special section of this object. */
+  table(section: ElfSection): SpecialTable {
+    let t = this.tables.get(section.index);
+    if (!t) {
+      const relocs = this.elf.relocTable(section.index);
+      const sample: TableSample = {
+        name: section.name, size: section.size, entsize: section.entsize, relocs,
+        refersToCode: (i) => {
+          const sym = this.elf.symbols[relocs.syms[i]!];
+          const target = sym && sym.shndx > 0 && sym.shndx < C.SHN_LORESERVE ? this.elf.sections[sym.shndx] : undefined;
+          return target !== undefined && (target.flags & C.SHF_EXECINSTR) !== 0;
+        },
+        refersToFunction: (i) => {
+          const ref = this.referentOf(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section);
+          return ref.kind === "sym" && this.byIndex.get(ref.sym.index)?.kind === "function";
+        },
+      };
+      t = resolveTable(tableSpec(section.name)!, sample, this.context());
+      this.tables.set(section.index, t);
+    }
+    return t;
+  }
+
+  /** Entry size of a table's parallel table (`.orc_unwind` beside `.orc_unwind_ip`). */
+  parallelEntrySize(table: SpecialTable, parallel: ElfSection): number {
+    const sites = this.specialSections.get(table.name) ?? [];
+    const entries = sites.reduce((n, s) => n + s.size / this.table(s).entrySize, 0);
+    const struct = table.spec.parallel!.struct;
+    return parallelEntrySize(struct, parallel, entries, this.context());
+  }
+
+  private context() {
+    return { arch: this.arch, layouts: this.options.layouts, file: this.path };
+  }
+
+  private indexTable(name: string, sections: readonly ElfSection[]): Map<number, SpecialEntry[]> {
+    let index = this.tableIndex.get(name);
+    if (index) return index;
+    index = new Map();
+    for (const section of sections) {
+      if (section.size === 0) continue;
+      const table = this.table(section);
+      const rs = this.elf.relocTable(section.index);
+      for (let i = 0; i < rs.length; i++) {
+        const off = rs.offsets[i]!;
+        if (off % table.entrySize !== table.ownerField) continue;
+        const ref = this.referentOf(rs.syms[i]!, rs.types[i]!, rs.addends[i]!, section);
         if (ref.kind !== "sym") continue;
         const owner = this.byIndex.get(ref.sym.index);
         if (!owner || owner.kind !== "function") continue;
-        const list = out.get(owner.sym.index) ?? [];
-        list.push({ table, section, index: (r.offset - table.ownerField) / table.entrySize, at: ref.offset });
-        out.set(owner.sym.index, list);
+        const list = index.get(owner.sym.index) ?? [];
+        list.push({ table, section, index: (off - table.ownerField) / table.entrySize, at: ref.offset });
+        index.set(owner.sym.index, list);
       }
     }
-    const rank = (t: SpecialTable) => SPECIAL_TABLES_6_1_X86.indexOf(t);
-    for (const list of out.values()) list.sort((a, b) => rank(a.table) - rank(b.table) || a.at - b.at);
-    return out;
+    this.tableIndex.set(name, index);
+    return index;
   }
 
   /** Bytes and relocations of `length` bytes at `start` of a section, offsets relative to `start`. */
-  range(section: ElfSection, start: number, length: number): { bytes: Buffer; relocs: ElfRela[] } {
-    return { bytes: this.elf.data(section.index).subarray(start, start + length), relocs: this.relocsIn(section.index, start, length) };
+  range(section: ElfSection, start: number, length: number): { bytes: Buffer; relocs: RelocSpan } {
+    return { bytes: this.elf.data(section.index).subarray(start, start + length), relocs: this.elf.relocTable(section.index).span(start, length) };
   }
 
   /** Bytes and relocations of one special entry, offsets relative to the entry. */
-  entry(e: SpecialEntry): { bytes: Buffer; relocs: ElfRela[] } {
-    const start = e.index * e.table.entrySize;
-    return {
-      bytes: this.elf.data(e.section.index).subarray(start, start + e.table.entrySize),
-      relocs: this.relocsIn(e.section.index, start, e.table.entrySize),
-    };
+  entry(e: SpecialEntry): { bytes: Buffer; relocs: RelocSpan } {
+    return this.range(e.section, e.index * e.table.entrySize, e.table.entrySize);
   }
+}
+
+function coverOf(list: { sym: ElfSymbol; start: number }[]): Cover {
+  list.sort((a, b) => a.start - b.start || a.sym.index - b.sym.index);
+  const maxEnd: number[] = [];
+  let far = -1;
+  for (const { sym } of list) {
+    far = Math.max(far, sym.value + sym.size);
+    maxEnd.push(far);
+  }
+  return { syms: list.map((x) => x.sym), starts: list.map((x) => x.start), maxEnd };
+}
+
+/** The first symbol (in address order) whose reach holds `t`; a zero-size symbol holds its own address. */
+function covering(c: Cover, t: number): ElfSymbol | undefined {
+  let lo = 0, hi = c.starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (c.starts[mid]! <= t) lo = mid + 1; else hi = mid;
+  }
+  let found: ElfSymbol | undefined;
+  for (let i = lo - 1; i >= 0 && (c.maxEnd[i]! > t || c.starts[i] === t); i--) {
+    const s = c.syms[i]!;
+    if ((t >= c.starts[i]! && t < s.value + s.size) || (s.size === 0 && t === s.value)) found = s;
+  }
+  return found;
 }

@@ -1,5 +1,7 @@
-// Layouts of the kernel structs behind the special sections, as data: a target kernel tells them
-// (src/target/layouts.ts asks pahole about a probe compiled in its tree), bare objects imply them.
+// The layouts of the kernel structs that special sections are arrays of, as the target kernel
+// declares them. `src/target/` learns them from the target (pahole on a probe object built in
+// its tree) and hands them to the engine; without a target they are inferred from the objects
+// (object/table-layouts.ts). This is the interface between the two: names must not change.
 
 export interface FieldLayout { readonly offset: number; readonly size: number }
 export interface StructLayout { readonly size: number; readonly fields: ReadonlyMap<string, FieldLayout> }
@@ -9,3 +11,8 @@ export interface StructLayout { readonly size: number; readonly fields: Readonly
  *  cpuid (6.1) or ft_flags (6.12), instrlen, replacementlen; bug_entry: bug_addr_disp,
  *  file_disp, line, flags; …). A struct the target lacks is absent. */
 export type Layouts = ReadonlyMap<string, StructLayout>;
+
+/** A layout from `[name, offset, size]` triples (for tables of known layouts and for tests). */
+export function structLayout(size: number, fields: readonly (readonly [string, number, number])[]): StructLayout {
+  return { size, fields: new Map(fields.map(([name, offset, fsize]) => [name, { offset, size: fsize }])) };
+}

@@ -6,8 +6,13 @@
 const CLONE = /\.(isra|constprop|part|cold|llvm|lto_priv|localalias)(?:\.\d+)?$/;
 /** GCC's static-local counter: `static int counter` inside a function becomes `counter.3`. */
 const LOCAL_COUNTER = /\.\d+$/;
-/** `__UNIQUE_ID_ddebug412` (from __COUNTER__) — the number moves when code is added above. */
-const UNIQUE_ID = /^(__UNIQUE_ID_[A-Za-z_]*?)\d+/;
+/**
+ * Names numbered by `__COUNTER__` (and `__LINE__`), which move when code is added above:
+ * `__UNIQUE_ID_ddebug412`, `__UNIQUE_ID___addressable_crc32c_le398` (the counter is the
+ * trailing digits only), and BTF_ID's `__BTF_ID__struct__bpf_bloom_filter__312208` (counter 312,
+ * line 208: Debian's 6.1.190 → 6.1.192 renumbered it to …312207 in kernel/bpf/bloom_filter.c).
+ */
+const COUNTED = /^(__UNIQUE_ID_.*?|__BTF_ID__.*__)\d+$/;
 
 export interface NameParts {
   /** The name without counters or clone suffixes. */
@@ -16,6 +21,11 @@ export interface NameParts {
   readonly clones: readonly string[];
   /** True for a function-scope static (`name.N`). */
   readonly staticLocal: boolean;
+  /**
+   * The variable's own name: `base` for GCC's `counter.3`; the part after the function for
+   * Clang, which names a static local `<function>.<variable>` (`show_stat._rs`).
+   */
+  readonly variable: string;
 }
 
 export function splitName(name: string): NameParts {
@@ -36,7 +46,9 @@ export function splitName(name: string): NameParts {
     }
     break;
   }
-  return { base: rest.replace(UNIQUE_ID, "$1"), clones, staticLocal };
+  const dot = rest.indexOf(".", 1);
+  const variable = rest.slice(dot + 1).replace(COUNTED, "$1");
+  return { base: rest.slice(0, dot + 1) + variable, clones, staticLocal, variable };
 }
 
 /** The key two builds of one entity share: base name plus clone kinds. */
@@ -56,9 +68,18 @@ export function coldParentName(name: string): string | undefined {
  * once-flags (`__already_done`, `__warned`, `__print_once` in `.data..once`), `__func__`,
  * lockdep keys, ratelimit state, dyndbg descriptors, switch tables.
  */
-const FRESH_COPY = /^(__already_done|__warned|__print_once|__func__|__key|_rs|descriptor|__UNIQUE_ID_ddebug|CSWTCH|__msg|__tpstrtab_|__bpf_trace_tp_map_|__event_|__trace_printk_fmt|___tp_str|__once|__pfx_)/;
-const FRESH_COPY_SECTION = /^(\.data\.\.once|__dyndbg|__verbose|\.data\.once)/;
+const FRESH_COPY = /^(__already_done|__warned|__print_once|__func__|__key|_rs|descriptor|__UNIQUE_ID_ddebug|CSWTCH|__msg|__tpstrtab_|__bpf_trace_tp_map_|__event_|__trace_printk_fmt|___tp_str|__once)/;
+const FRESH_COPY_SECTION = /^(\.data\.\.once|__dyndbg|__verbose|\.data\.once|\.printk_index$)/;
+/**
+ * CONFIG_PRINTK_INDEX: every printk records `static const struct pi_entry _entry` (format,
+ * __func__, __FILE__, __LINE__ …) in .rodata and a pointer to it, `_entry_ptr`, in
+ * .printk_index. They describe formats for debugfs; a moved line changes `_entry.line` and
+ * nothing the code does.
+ */
+const PRINTK_INDEX_ENTRY = /^_entry$/;
 
 export function isFreshCopy(name: string, sectionName: string): boolean {
-  return FRESH_COPY.test(splitName(name).base) || FRESH_COPY_SECTION.test(sectionName);
+  const v = splitName(name).variable;
+  return FRESH_COPY.test(v) || FRESH_COPY_SECTION.test(sectionName)
+    || (PRINTK_INDEX_ENTRY.test(v) && sectionName.startsWith(".rodata"));
 }

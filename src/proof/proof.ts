@@ -97,6 +97,9 @@ function firstDifference(machine: number, built: Buffer, running: Buffer, masked
   return -1;
 }
 
+/** An entity's relocations as plain objects: the proof reads few entities, and each wholly. */
+const relocsOf = (e: KFunction | KData): ElfRela[] => e.relocs.toArray();
+
 function maskOf(k: KObject, relocs: readonly ElfRela[]): (i: number) => boolean {
   const ranges = relocs.map((r) => [r.offset, r.offset + k.arch.relocWidth(r.type)] as const);
   return (i) => ranges.some(([a, b]) => i >= a && i < b);
@@ -108,13 +111,13 @@ function proveInVmlinux(req: ProofRequest, item: ProofItem, img: VmlinuxBytes, t
   if (e.kind === "data" && e.bss) { t.data++; return; } // zero-initialised: nothing in the image to compare
   const running = img.at(base, e.bytes.length);
   if (!running) { t.mismatches.push(mismatch(req, item, `is not in the kernel image at ${hex(base)}`)); return; }
-  const at = firstDifference(o.elf.machine, e.bytes, running, maskOf(o, e.relocs), e.kind === "function", rewritableSites(o, e));
+  const at = firstDifference(o.elf.machine, e.bytes, running, maskOf(o, relocsOf(e)), e.kind === "function", rewritableSites(o, e));
   if (at >= 0) {
     const end = Math.min(at + 6, e.bytes.length);
     t.mismatches.push(mismatch(req, item, `differs at +${hex(at)} (build: ${bytesHex(e.bytes.subarray(at, end))}; running kernel: ${bytesHex(running.subarray(at, end))})`));
     return;
   }
-  for (const r of e.relocs) {
+  for (const r of relocsOf(e)) {
     const width = o.arch.relocWidth(r.type);
     if (width === 0) continue;
     const ref = o.referent(r, e.section);
@@ -182,15 +185,15 @@ function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally
     t.mismatches.push(mismatch(req, item, `has ${e.bytes.length || e.sym.size} bytes, ${req.target}.ko's has ${twin.bytes.length || twin.sym.size}`));
     return;
   }
-  const mine = maskOf(o, e.relocs), theirs = maskOf(ko, twin.relocs);
+  const mine = maskOf(o, relocsOf(e)), theirs = maskOf(ko, relocsOf(twin));
   const at = firstDifference(o.elf.machine, e.bytes, twin.bytes, (i) => mine(i) || theirs(i), e.kind === "function", rewritableSites(o, e));
   if (at >= 0) {
     const end = Math.min(at + 6, e.bytes.length);
     t.mismatches.push(mismatch(req, item, `differs at +${hex(at)} (build: ${bytesHex(e.bytes.subarray(at, end))}; ${req.target}.ko: ${bytesHex(twin.bytes.subarray(at, end))})`));
     return;
   }
-  const koRelocs = new Map(twin.relocs.map((r) => [r.offset, r] as const));
-  for (const r of e.relocs) {
+  const koRelocs = new Map(relocsOf(twin).map((r) => [r.offset, r] as const));
+  for (const r of relocsOf(e)) {
     const width = o.arch.relocWidth(r.type);
     if (width === 0) continue;
     const ref = o.referent(r, e.section);

@@ -11,7 +11,7 @@ export function diffJson(r: DiffResult): object {
     carried: r.carried,
     freshDataChanged: r.freshDataChanged,
     ignored: r.ignored,
-    details: { changed: r.changed, new: r.new },
+    details: { changed: r.changed, new: r.new, ignored: Object.fromEntries(r.ignoredWhy) },
     object: r.sourceFile ?? null,
     arch: r.arch,
     output: r.output,
@@ -27,7 +27,7 @@ export function diffText(r: DiffResult): string {
   for (const c of r.new) lines.push(`  new      ${c.name}`);
   for (const n of r.removed) lines.push(`  removed  ${n} (no longer in the patched build; the running copy stays)`);
   for (const n of r.lineOnly) lines.push(`  same     ${n} (only __LINE__ values moved)`);
-  for (const n of r.ignored) lines.push(`  ignored  ${n} (marked with KLPKIT_IGNORE_*: the running kernel keeps its code or data)`);
+  for (const n of r.ignored) lines.push(`  ignored  ${n} (${r.ignoredWhy.get(n) ?? "left out"})`);
   for (const x of r.refused) lines.push(`  REFUSED  ${x.symbol}: ${x.reason}\n           hint: ${x.hint}`);
   if (r.refused.length) lines.push(`refused: ${r.refused.length} unsafe change(s); nothing written`);
   else if (r.exitCode === 3) lines.push("no functional change");

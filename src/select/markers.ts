@@ -21,7 +21,7 @@ const IGNORE_SECTIONS = ".klpkit.ignore.sections";
 export const isMarker = (d: KData) => d.section.name.startsWith(".klpkit.");
 
 function markedFunction(p: KObject, d: KData): KFunction {
-  const ref = d.relocs[0] ? p.referent(d.relocs[0], d.section) : undefined;
+  const ref = d.relocs.length ? p.referent(d.relocs.at(0), d.section) : undefined;
   const fn = ref?.kind === "sym" ? p.byIndex.get(ref.sym.index) : undefined;
   if (fn?.kind !== "function") throw badInput(p.path, `klpkit marker ${d.name} in ${d.section.name} does not point at a function`);
   return fn;

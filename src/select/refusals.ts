@@ -14,6 +14,21 @@ export function isInitOrExitSection(name: string): boolean {
   return /^\.(init|exit)\.(text|data|rodata|bss)/.test(name);
 }
 
+/**
+ * Why a change to `__init`/`__exit` code or data may be left out when the user accepts it: the
+ * running kernel keeps what it has, and the change takes effect with the next boot (or load).
+ */
+export function deferredInitReason(section: string): string {
+  if (!section.startsWith(".init.")) {
+    return `__exit (section ${section}): the running kernel keeps its old version; the change takes effect with the next boot or module load`;
+  }
+  const what = section.startsWith(".init.text") ? "ran at boot" : "was used at boot and freed";
+  return `__init (section ${section}): ${what}; the change takes effect at the next boot`;
+}
+
+/** The advice for a changed __init/__exit part: what to do instead, or how to accept it. */
+export const INIT_HINT = "do the one-time work in a klp pre-patch callback; or, if the change may wait for the next boot, run klp diff with --ignore-init-changes";
+
 /** `noinstr` code runs where ftrace must not; the livepatch core cannot redirect it. */
 export function isNoinstrSection(name: string): boolean {
   return name === ".noinstr.text" || name.startsWith(".noinstr.") || name === ".entry.text";
@@ -23,7 +38,7 @@ export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew:
   const s = f.section.name;
   if (isInitOrExitSection(s)) {
     return { symbol: f.name, reason: `${isNew ? "new" : "changed"} ${s.startsWith(".init") ? "__init" : "__exit"} code (section ${s}): it has already run at boot, or runs only at unload, so a livepatch cannot change it`,
-      hint: "do the one-time work in a klp pre-patch callback, or leave __init code alone" };
+      hint: INIT_HINT };
   }
   if (isNew) return undefined;
   if (isNoinstrSection(s)) {

@@ -5,7 +5,7 @@ import type { Correlation } from "../correlate/correlate.js";
 import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
-import { isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
+import { deferredInitReason, INIT_HINT, isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
 
 export type { Refusal } from "./refusals.js";
 
@@ -31,27 +31,46 @@ export interface Selection {
   readonly freshDataChanged: string[];
   /** Functions the patch marked as klp callbacks (KLPKIT_POST_PATCH(fn) … in <linux/klpkit.h>). */
   readonly callbacks: Markers["callbacks"];
-  /** Changed or new functions left out on purpose (KLPKIT_IGNORE_FUNCTION/SECTION). */
+  /**
+   * Changed or new functions and data left out on purpose: marked KLPKIT_IGNORE_FUNCTION/SECTION,
+   * or `__init`/`__exit` changes the user accepted for the next boot.
+   */
   readonly ignored: string[];
+  /** Why each of `ignored` was left out. */
+  readonly ignoredWhy: ReadonlyMap<string, string>;
 }
 
-export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer): Selection {
+export interface SelectOptions {
+  /**
+   * Leave changed `__init`/`__exit` code and data out (listed under `ignored`) instead of
+   * refusing them: the user accepts that such a change takes effect only at the next boot.
+   */
+  readonly ignoreInitChanges?: boolean;
+}
+
+const MARKED = "marked with KLPKIT_IGNORE_*: the running kernel keeps its code or data";
+
+export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer, opts: SelectOptions = {}): Selection {
   const changed = new Map<KFunction, FunctionChange>();
   const added = new Map<KFunction, FunctionChange>();
   const lineOnly: string[] = [];
   const refused: Refusal[] = [];
   const byName = new Map(p.functions.map((f) => [f.name, f] as const));
   const markers = readMarkers(p);
-  const ignored: string[] = [];
+  const ignoredWhy = new Map<string, string>();
+  const ignore = (name: string, why: string) => ignoredWhy.set(name, why);
+  const deferred = (section: string) => opts.ignoreInitChanges === true && isInitOrExitSection(section);
   // A .cold part follows its parent; a section marker covers everything in the section.
-  const isIgnored = (f: KFunction) => markers.ignoredSections.has(f.section.name)
-    || markers.ignoredFunctions.has(coldParentName(f.name) ?? f.name);
+  const ignoreReason = (f: KFunction) => markers.ignoredSections.has(f.section.name)
+    || markers.ignoredFunctions.has(coldParentName(f.name) ?? f.name) ? MARKED
+    : deferred(f.section.name) ? deferredInitReason(f.section.name) : undefined;
 
   for (const f of p.functions) {
     const oi = corr.p2o.get(f.sym.index);
     const of = oi === undefined ? undefined : o.byIndex.get(oi);
     if (!of || of.kind !== "function") {
-      if (isIgnored(f)) ignored.push(f.name);
+      const why = ignoreReason(f);
+      if (why) ignore(f.name, why);
       else added.set(f, { name: f.name, section: f.section.name, reason: "new function" });
       continue;
     }
@@ -60,8 +79,9 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
       if (v.lineOnly) lineOnly.push(f.name);
       continue;
     }
-    if (isIgnored(f)) {
-      ignored.push(f.name);
+    const why = ignoreReason(f);
+    if (why) {
+      ignore(f.name, why);
       continue;
     }
     changed.set(f, { name: f.name, ...(of.name !== f.name ? { origName: of.name } : {}), section: f.section.name, reason: v.reason });
@@ -98,15 +118,16 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
     if (!od || od.kind !== "data" || isMarker(d)) continue;
     const v = cmp.compareData(od, d);
     if (v.same) continue;
-    if (markers.ignoredSections.has(d.section.name)) { ignored.push(d.name); continue; }
+    if (markers.ignoredSections.has(d.section.name)) { ignore(d.name, MARKED); continue; }
+    if (deferred(d.section.name)) { ignore(d.name, deferredInitReason(d.section.name)); continue; }
     if (d.freshCopy) { freshDataChanged.push(d.name); continue; }
     refused.push(dataRefusal(od, d, v.reason));
   }
 
-  for (const [name, sec] of o.exports) {
+  for (const [name, how] of o.exports) {
     const now = p.exports.get(name);
     if (now === undefined) refused.push({ symbol: name, reason: "exported symbol removed: modules linked against it would break", hint: "keep the export; make the old entry point call the new code" });
-    else if (now !== sec) refused.push({ symbol: name, reason: `export changed from ${sec} to ${now}`, hint: "keep the export as it is" });
+    else if (now !== how) refused.push({ symbol: name, reason: `export changed from ${how} to ${now}`, hint: "keep the export as it is" });
   }
   for (const name of p.exports.keys()) {
     if (!o.exports.has(name)) refused.push({ symbol: name, reason: "new exported symbol: a livepatch cannot add an export to the patched object", hint: "call the function from patched code without exporting it" });
@@ -115,7 +136,8 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer)
   const removed = o.functions.filter((f) => !corr.o2p.has(f.sym.index) && !coldParentName(f.name)).map((f) => f.name);
   return {
     changed: reported(changed), new: reported(added), removed, lineOnly, refused,
-    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged, callbacks: markers.callbacks, ignored,
+    carried: p.functions.filter((f) => carried.has(f)), freshDataChanged, callbacks: markers.callbacks,
+    ignored: [...ignoredWhy.keys()], ignoredWhy,
   };
 }
 
@@ -129,7 +151,7 @@ function dataRefusal(od: KData, d: KData, reason: string): Refusal {
       hint: "leave it alone; keep the new value in a shadow variable or new data used by the patched code" };
   }
   if (isInitOrExitSection(d.section.name)) {
-    return { symbol: d.name, reason: `changed __initdata (${reason}): it was used at boot and freed`, hint: "leave __init data alone" };
+    return { symbol: d.name, reason: `changed __initdata (${reason}): it was used at boot and freed`, hint: INIT_HINT };
   }
   return { symbol: d.name, reason: `changed initialiser of existing data (${reason}): the running kernel keeps the old value`,
     hint: "set the new value from a klp post-patch callback, or leave the data alone and change the code that uses it" };

@@ -40,26 +40,73 @@ export const KERNEL_CFLAGS: Record<Compiler, readonly string[]> = {
 };
 
 /**
- * Compiles `src` into the object `out` with the kernel flags of `compiler`; returns the
- * compiler's diagnostics (warnings), throws if compilation fails.
+ * How one fixture is built when it reproduces another kernel's conventions (expect.json "build"):
+ * other flags, another compiler version, and objtool's rewriting after the compiler, as kbuild
+ * runs it on every object.
+ */
+export interface FixtureBuild {
+  /** The compilers the case is built with (default both). */
+  readonly compilers?: readonly Compiler[];
+  /** Another executable for a compiler, e.g. {"clang": "clang-16"} for kCFI. */
+  readonly cc?: Partial<Record<Compiler, string>>;
+  /** Flags added for every compiler, and for one. */
+  readonly cflags?: readonly string[];
+  readonly gccCflags?: readonly string[];
+  readonly clangCflags?: readonly string[];
+  /** Flags of KERNEL_CFLAGS to leave out (e.g. "-mrecord-mcount" when objtool records mcount). */
+  readonly removeCflags?: readonly string[];
+  /** Run objtool of Debian's linux-kbuild-<kbuild> package on the object with these arguments. */
+  readonly objtool?: { readonly kbuild: "6.1" | "6.12"; readonly args: readonly string[] };
+}
+
+/** objtool as Debian's kbuild packages ship it (linux-kbuild-6.1, linux-kbuild-6.12.<n>+deb12). */
+export function objtoolPath(kbuild: "6.1" | "6.12"): string {
+  const dirs = fs.readdirSync("/usr/lib").filter((d) => kbuild === "6.1" ? d === "linux-kbuild-6.1" : /^linux-kbuild-6\.12\.\d+\+deb12$/.test(d));
+  const found = dirs.sort().map((d) => path.join("/usr/lib", d, "tools/objtool/objtool")).filter((f) => fs.existsSync(f)).pop();
+  if (!found) throw new Error(`objtool of linux-kbuild-${kbuild} not found under /usr/lib (scripts/setup.sh installs it)`);
+  return found;
+}
+
+/** The compilers a fixture is built with. */
+export function compilersFor(build: FixtureBuild | undefined): readonly Compiler[] {
+  return build?.compilers ?? COMPILERS;
+}
+
+function flagsFor(compiler: Compiler, build: FixtureBuild | undefined): string[] {
+  const remove = new Set(build?.removeCflags ?? []);
+  const own = compiler === "gcc" ? build?.gccCflags : build?.clangCflags;
+  return [...KERNEL_CFLAGS[compiler].filter((f) => !remove.has(f)), ...(build?.cflags ?? []), ...(own ?? [])];
+}
+
+/**
+ * Compiles `src` into the object `out` with the kernel flags of `compiler` (and the case's
+ * `build`); returns the compiler's and objtool's diagnostics (warnings), throws on failure.
  *
  * The source is copied into a fresh temporary directory under the name of the directory that
  * holds it (test/fixtures/CASE/orig.c and .../patched.c both compile as `CASE.c`) and compiled
  * from there, so that both builds of a case see the same `__FILE__` and `STT_FILE` name, as the
  * two builds of one kernel source file do.
  */
-export function compileFixture(src: string, out: string, compiler: Compiler): string {
+export function compileFixture(src: string, out: string, compiler: Compiler, build?: FixtureBuild): string {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-cc-"));
   try {
     const unit = `${path.basename(path.dirname(path.resolve(src)))}.c`;
     fs.copyFileSync(src, path.join(tmp, unit));
-    const r = spawnSync(CC[compiler], [...KERNEL_CFLAGS[compiler], unit, "-o", path.resolve(out)], {
+    const cc = build?.cc?.[compiler] ?? CC[compiler];
+    const r = spawnSync(cc, [...flagsFor(compiler, build), unit, "-o", path.resolve(out)], {
       cwd: tmp,
       encoding: "utf8",
     });
-    if (r.error) throw new Error(`${CC[compiler]}: ${r.error.message}`);
-    if (r.status !== 0) throw new Error(`${CC[compiler]} ${unit} failed (status ${r.status ?? r.signal}):\n${r.stderr}`);
-    return r.stderr ?? "";
+    if (r.error) throw new Error(`${cc}: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`${cc} ${unit} failed (status ${r.status ?? r.signal}):\n${r.stderr}`);
+    if (!build?.objtool) return r.stderr ?? "";
+    // The 6.12 package's objtool is a wrapper that picks the binary for $SRCARCH.
+    const o = spawnSync(objtoolPath(build.objtool.kbuild), [...build.objtool.args, path.resolve(out)], {
+      encoding: "utf8", env: { ...process.env, SRCARCH: "x86" },
+    });
+    if (o.error) throw new Error(`objtool: ${o.error.message}`);
+    if (o.status !== 0) throw new Error(`objtool ${build.objtool.args.join(" ")} ${unit} failed (status ${o.status ?? o.signal}):\n${o.stderr}`);
+    return (r.stderr ?? "") + (o.stderr ?? "");
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,0 +1,32 @@
+// Byte comparison outside relocation fields and ignored ranges.
+import type { Arch } from "../arch/index.js";
+import type { RelocSpan } from "../elf/relocs.js";
+
+/** Byte ranges [offset, length] of the relocation fields of a span (what the linker fills in). */
+export function relocMasks(rs: RelocSpan, arch: Arch): [number, number][] {
+  const out: [number, number][] = new Array(rs.length);
+  for (let i = 0; i < rs.length; i++) out[i] = [rs.offset(i), arch.relocWidth(rs.type(i))];
+  return out;
+}
+
+/** Offset of the first differing byte outside `masks`, or -1. */
+export function firstDifference(a: Buffer, b: Buffer, masks: readonly (readonly [number, number])[]): number {
+  const n = Math.min(a.length, b.length);
+  if (a.length === b.length && a.equals(b)) return -1;
+  if (!masks.length) return a.length === b.length ? firstByte(a, b, 0, n) : n;
+  const sorted = [...masks].sort((x, y) => x[0] - y[0]);
+  let at = 0;
+  for (const [start, len] of [...sorted, [n, 0] as const]) {
+    if (start > at) {
+      const end = Math.min(start, n);
+      if (!a.subarray(at, end).equals(b.subarray(at, end))) return firstByte(a, b, at, end);
+    }
+    at = Math.max(at, start + len);
+  }
+  return a.length === b.length ? -1 : n;
+}
+
+function firstByte(a: Buffer, b: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (a[i] !== b[i]) return i;
+  return to;
+}
