@@ -21,9 +21,11 @@ export interface Emission {
 
 const KEEP_FLAGS = ~C.SHF_GROUP;
 /**
- * SHF_LINK_ORDER ties a table to the one text section it describes (gcc emits one
- * `__patchable_function_entries` per function, linked to `.text.<fn>`); a table merged from
- * several carried functions describes several, so it drops the flag (ld keeps entries in order).
+ * SHF_LINK_ORDER ties a table to the one text section it describes: gcc emits one
+ * `__patchable_function_entries` per function, linked to `.text.<fn>` (6.12's CALL_PADDING). Such
+ * a table is carried the same way, one section per carried function linked to its output
+ * section: ld refuses to mix ordered and unordered input sections of one name, and the
+ * livepatch's own livepatch.c, compiled with the same flags, brings ordered ones.
  */
 const SHF_LINK_ORDER = 0x80;
 const TABLE_FLAGS = KEEP_FLAGS & ~SHF_LINK_ORDER;
@@ -164,33 +166,49 @@ class Emitter {
    * sh_entsize says the entry size (as upstream objtool expects of special sections since 6.17).
    */
   carrySpecialEntries(functions: readonly KFunction[]) {
-    const byTable = new Map<string, SpecialEntry[]>();
+    const byTable = new Map<string, { f: KFunction; e: SpecialEntry }[]>();
     for (const f of functions) {
       for (const e of this.p.entriesOf(f)) {
         const list = byTable.get(e.table.name) ?? [];
-        list.push(e);
+        list.push({ f, e });
         byTable.set(e.table.name, list);
       }
     }
     for (const spec of TABLE_SPECS) {
-      const entries = byTable.get(spec.section);
-      if (!entries?.length) continue;
-      const first = entries[0]!;
-      const src = first.section, size = first.table.entrySize;
-      const data = Buffer.concat(entries.map((e) => this.p.entry(e).bytes));
-      const section: OutSection = { name: spec.section, type: src.type, flags: src.flags & TABLE_FLAGS, addralign: src.addralign, entsize: size, data };
-      this.sections.push(section);
-      const relocs: OutReloc[] = [];
-      entries.forEach((e, i) => {
-        const rs = this.p.entry(e).relocs;
-        for (let k = 0; k < rs.length; k++) {
-          const r = rs.at(k);
-          relocs.push({ ...this.rewrite({ ...r, offset: r.offset + e.index * size }, e.section), offset: r.offset + i * size });
+      const owned = byTable.get(spec.section);
+      if (!owned?.length) continue;
+      const first = owned[0]!.e;
+      if (first.section.flags & SHF_LINK_ORDER) {
+        for (const f of functions) {
+          const mine = owned.filter((x) => x.f === f).map((x) => x.e);
+          if (mine.length) this.carryTable(spec.section, mine, this.carryFunction(f).section);
         }
-      });
-      if (relocs.length) this.sections.push({ name: `.rela${spec.section}`, type: C.SHT_RELA, flags: C.SHF_INFO_LINK, addralign: 8, entsize: C.RELA_SIZE, relocs: { target: section, entries: relocs } });
-      if (spec.parallel) this.carryParallel(first, entries);
+      } else {
+        this.carryTable(spec.section, owned.map((x) => x.e));
+      }
+      if (spec.parallel) this.carryParallel(first, owned.map((x) => x.e));
     }
+  }
+
+  /** One output table of `entries` (of one section name), linked to `text` when it is ordered. */
+  private carryTable(name: string, entries: readonly SpecialEntry[], text?: OutSection) {
+    const first = entries[0]!;
+    const src = first.section, size = first.table.entrySize;
+    const data = Buffer.concat(entries.map((e) => this.p.entry(e).bytes));
+    const section: OutSection = {
+      name, type: src.type, flags: (src.flags & TABLE_FLAGS) | (text ? SHF_LINK_ORDER : 0), addralign: src.addralign, entsize: size, data,
+      ...(text ? { link: text } : {}),
+    };
+    this.sections.push(section);
+    const relocs: OutReloc[] = [];
+    entries.forEach((e, i) => {
+      const rs = this.p.entry(e).relocs;
+      for (let k = 0; k < rs.length; k++) {
+        const r = rs.at(k);
+        relocs.push({ ...this.rewrite({ ...r, offset: r.offset + e.index * size }, e.section), offset: r.offset + i * size });
+      }
+    });
+    if (relocs.length) this.sections.push({ name: `.rela${name}`, type: C.SHT_RELA, flags: C.SHF_INFO_LINK, addralign: 8, entsize: C.RELA_SIZE, relocs: { target: section, entries: relocs } });
   }
 
   /** `.orc_unwind` holds one entry per `.orc_unwind_ip` entry, in the same order. */

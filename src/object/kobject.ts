@@ -10,7 +10,7 @@ import type { ElfRela, ElfSection, ElfSymbol } from "../elf/types.js";
 import { exportsOf } from "./exports.js";
 import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
-import { prefixesOf, type Prefix } from "./prefixes.js";
+import { prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
 import { parallelEntrySize, resolveTable, type TableSample } from "./table-layouts.js";
 import { tableRank, tableSpec, type SpecialTable, type TableSpec } from "./tables.js";
 
@@ -133,6 +133,12 @@ export class KObject {
     const symbols = elf.symbols;
     this.sourceFile = symbols.find((s) => s.type === C.STT_FILE)?.name;
     const prefixes = prefixesOf(symbols);
+    const firstStarts = new Map<number, number>();
+    for (const s of symbols) {
+      if ((s.type === C.STT_FUNC || s.type === C.STT_OBJECT) && s.shndx !== C.SHN_UNDEF && s.shndx < C.SHN_LORESERVE) {
+        firstStarts.set(s.shndx, Math.min(firstStarts.get(s.shndx) ?? Infinity, s.value));
+      }
+    }
     const spans = new Map<number, { sym: ElfSymbol; start: number }[]>();
     for (const sym of symbols) {
       if (sym.shndx === C.SHN_UNDEF || sym.shndx >= C.SHN_LORESERVE) continue;
@@ -144,7 +150,8 @@ export class KObject {
         throw elf.bad(`symbol ${sym.name} (${sym.size} bytes at ${sym.value}) lies past the end of section ${section.name}`);
       }
       const bytes = nobits ? EMPTY : elf.data(sym.shndx).subarray(sym.value, sym.value + sym.size);
-      const prefix = sym.type === C.STT_FUNC ? prefixes.of(sym) : undefined;
+      const prefix = sym.type !== C.STT_FUNC ? undefined
+        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
       const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);
