@@ -21,16 +21,20 @@ export function packageRoot(): string {
  * Runs one of scripts/; its stdout. Exit 2 from a script is bad input (a compile error, a
  * missing tool); anything else is a failure of klpkit's own preparation.
  */
-export function runScript(script: string, args: string[], env: Record<string, string>, what: string): string {
+/** A compiler diagnostic line: `fs/proc/cmdline.c:10:21: error: …`. */
+const DIAGNOSTIC = /^\S+:\d+:\d+: (error|fatal error):/;
+
+export function runScript(script: string, args: string[], env: Record<string, string>, what: string | ((stderr: string) => string)): string {
   const r = spawnSync("bash", [path.join(packageRoot(), "scripts", script), ...args], {
     encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20,
   });
   if (r.status !== 0) {
-    const lines = (r.stderr ?? "").trim().split("\n");
-    // The compiler's own diagnostics (`file.c:12:5: error: …`) first, then the script's last words.
-    const diagnostics = lines.filter((l) => /: (error|fatal error|undefined reference)\b/.test(l)).slice(0, 20);
-    const tail = lines.slice(-8).filter((l) => !diagnostics.includes(l));
-    throw new KlpError(ExitCode.badInput, `${what} failed`, undefined, [...diagnostics, ...tail]);
+    const stderr = r.stderr ?? "";
+    const lines = stderr.trim().split("\n");
+    // The compiler's own diagnostics first, then the script's last words.
+    const diagnostics = lines.filter((l) => DIAGNOSTIC.test(l)).slice(0, 20);
+    const tail = lines.slice(-6).filter((l) => !diagnostics.includes(l));
+    throw new KlpError(ExitCode.badInput, typeof what === "string" ? `${what} failed` : what(stderr), undefined, [...diagnostics, ...tail]);
   }
   return r.stdout ?? "";
 }
@@ -43,8 +47,11 @@ export interface BuildTree {
 
 /** Builds `objects` before and after `patch` into outDir/{orig,patched}/. */
 export function buildObjectPair(tree: BuildTree, patch: string, outDir: string, objects: readonly string[]): void {
-  runScript("build-pair.sh", [patch, outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") },
-    `building ${objects.join(", ")} before and after the patch`);
+  // A compile error is the patch's (or the tree's) problem: bad input with the compiler's words.
+  const what = (stderr: string) => /make failed for the patched build/.test(stderr) ? `the patched source does not compile (${objects.join(", ")})`
+    : /make failed for the orig build/.test(stderr) ? `the unpatched tree does not compile ${objects.join(", ")}`
+    : `building ${objects.join(", ")} before and after the patch failed`;
+  runScript("build-pair.sh", [patch, outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") }, what);
 }
 
 /**
