@@ -50,6 +50,7 @@ fi
 mkdir -p "$outdir_arg"
 outdir="$(cd "$outdir_arg" && pwd)"
 pair_stamp="$outdir/.klpkit-pair"
+notes="$outdir/.klpkit-patch-notes"
 
 [ -n "${KLP_TREE:-}" ] || die "KLP_TREE names the prepared kernel tree" 2
 [ -d "$KLP_TREE" ] || die "kernel tree not found: $KLP_TREE" 2
@@ -75,8 +76,10 @@ pair_complete() {
   done
 }
 
+# What stdout carries: patch's notes on hunks applied at an offset, one per line.
 if pair_complete; then
   log "cached: $outdir"
+  cat "$notes" 2>/dev/null || true
   exit 0
 fi
 
@@ -88,6 +91,7 @@ fi
 [ -f "$ready" ] || die "kernel tree $tree was being re-prepared; run again"
 if pair_complete; then
   log "cached: $outdir"
+  cat "$notes" 2>/dev/null || true
   exit 0
 fi
 
@@ -138,10 +142,11 @@ build() { # state
   log "$state built in $((SECONDS - t0)) s"
 }
 
-rm -f "$pair_stamp"
+rm -f "$pair_stamp" "$notes"
 if [ -n "$patch_file" ]; then
-  patch -p1 --dry-run -f -s -r - < "$patch_file" >&2 ||
-    die "$patch_arg does not apply to $tree (patch -p1 --dry-run failed)"
+  # No fuzz: a hunk whose context does not match this source exactly was written for other code.
+  patch -p1 --dry-run -f --fuzz=0 -s -r - < "$patch_file" >&2 ||
+    die "$patch_arg does not apply exactly to $tree (patch -p1 --fuzz=0 --dry-run failed: its context lines must match this kernel's source; rebase it)" 2
 fi
 
 build orig
@@ -151,10 +156,13 @@ if [ -n "$patch_file" ]; then
   trap 'exit 130' INT
   trap 'exit 143' TERM
   cp "$patch_file" "$applied_copy"
-  out="$(patch -p1 -f --no-backup-if-mismatch -r - < "$applied_copy")" || {
+  out="$(patch -p1 -f --fuzz=0 --no-backup-if-mismatch -r - < "$applied_copy")" || {
     printf '%s\n' "$out" >&2
     die "applying $patch_arg failed"
   }
+  # Hunks that landed elsewhere than their line numbers say: klp build reports them, since the
+  # same context can stand in two functions (6.12's addrconf.c has net-ipv6-disable's twice).
+  printf '%s\n' "$out" | grep -E '^Hunk #[0-9]+ succeeded at' > "$notes" || true
   mapfile -t patched_files < <(printf '%s\n' "$out" | sed -n 's/^patching file //p' | sed "s/^'\(.*\)'\$/\1/")
   log "applied $patch_arg (${patched_files[*]})"
 fi
@@ -169,3 +177,4 @@ fi
 want_stamp > "$pair_stamp.tmp"
 mv "$pair_stamp.tmp" "$pair_stamp"
 log "pair ready: $outdir"
+cat "$notes" 2>/dev/null || true

@@ -53,6 +53,8 @@ export interface BuildResult {
   readonly kernel: { readonly release: string; readonly package: string; readonly packageVersion: string; readonly source: string; readonly tree: string };
   readonly objects: readonly ObjectSummary[];
   readonly unchangedObjects: readonly string[];
+  /** Hunks of the patch that applied at an offset (patch's own words). */
+  readonly patchOffsets: readonly string[];
   /** What the byte proof compared against the running kernel's own bytes. */
   readonly proof: ProofCounts;
   readonly steps: readonly BuildStep[];
@@ -101,7 +103,10 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
 
   const key = createHash("sha256").update(patchText).update(t.id).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(t.cacheRoot, "builds"), `${name}-${key}`);
-  step("build objects", () => buildObjectPair(tree, path.resolve(opts.patch), path.join(work, "pair"), objects), () => `${objects.length} object(s), original and patched`);
+  const offsets = step("build objects", () => buildObjectPair(tree, path.resolve(opts.patch), path.join(work, "pair"), objects), () => `${objects.length} object(s), original and patched`);
+  // The same context may stand in two places: a hunk that moved may have changed another
+  // function than the author meant, so the summary says which hunks moved beside what changed.
+  for (const n of offsets) log(`note: ${n.replace(/\.$/, "")} of ${t.source.package} ${t.source.version}: check that the functions it changed are the ones meant`);
 
   const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), { layouts: tree.layouts }) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
@@ -206,7 +211,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   return {
     module: out, name,
     kernel: { release: t.release, package: t.debian.imagePackage, packageVersion: t.debian.packageVersion, source: `${t.source.package} ${t.source.version}`, tree: tree.dir },
-    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), proof, steps,
+    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: offsets, proof, steps,
   };
 }
 

@@ -88,14 +88,24 @@ test("test/fixes: at least 15 fixes across kernel/, mm/, fs/, net/, security/ an
   assert.ok(modules.size >= 2, `fixes in modules: ${[...modules].join(", ")}`);
 });
 
+test("6.12: at least 12 VM-verified e2e cases and 12 fixes apply exactly (reused or ported)", () => {
+  const on612 = cases.filter((c) => c.kernel === K612 && c.spec.check && !c.suite.skip?.[c.name] && (!c.suite.whereApplies || applies(c.patch, c.kernel)));
+  const isFix = (name: string) => fs.existsSync(path.join(repoRoot, "test/fixes", `${name}.json`));
+  const fixes = on612.filter((c) => isFix(c.name)).map((c) => c.name);
+  const e2e = on612.filter((c) => !isFix(c.name)).map((c) => c.name);
+  assert.ok(e2e.length >= 12, `e2e cases on 6.12: ${e2e.join(", ")}`);
+  assert.ok(fixes.length >= 12, `fixes on 6.12: ${fixes.join(", ")}`);
+  console.log(`6.12: ${e2e.length} e2e cases, ${fixes.length} fixes`);
+});
+
 const BUILD_TIMEOUT = 900_000;
 const VM_TIMEOUT = 300_000;
 const kernelArgs = (kernel: string | undefined) => (kernel ? ["--kernel", kernel] : []);
 const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, "_").toLowerCase();
 
-/** Whether `patch` applies to the prepared tree of `kernel` (patch --dry-run, fuzz allowed as klp build does). */
+/** Whether `patch` applies to the prepared tree of `kernel` exactly (no fuzz, as klp build requires). */
 function applies(patch: string, kernel: string | undefined): boolean {
-  const r = spawnSync("patch", ["-p1", "--dry-run", "-f", "-s", "-i", patch], { cwd: kernelTree(kernel), encoding: "utf8" });
+  const r = spawnSync("patch", ["-p1", "--dry-run", "-f", "-s", "--fuzz=0", "-i", patch], { cwd: kernelTree(kernel), encoding: "utf8" });
   return r.status === 0;
 }
 

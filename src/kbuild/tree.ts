@@ -45,13 +45,17 @@ export interface BuildTree {
   readonly makeVars: readonly string[];
 }
 
-/** Builds `objects` before and after `patch` into outDir/{orig,patched}/. */
-export function buildObjectPair(tree: BuildTree, patch: string, outDir: string, objects: readonly string[]): void {
+/**
+ * Builds `objects` before and after `patch` into outDir/{orig,patched}/; returns patch's notes on
+ * hunks that applied at an offset ("Hunk #1 succeeded at 6392 (offset 8 lines).").
+ */
+export function buildObjectPair(tree: BuildTree, patch: string, outDir: string, objects: readonly string[]): string[] {
   // A compile error is the patch's (or the tree's) problem: bad input with the compiler's words.
   const what = (stderr: string) => /make failed for the patched build/.test(stderr) ? `the patched source does not compile (${objects.join(", ")})`
     : /make failed for the orig build/.test(stderr) ? `the unpatched tree does not compile ${objects.join(", ")}`
     : `building ${objects.join(", ")} before and after the patch failed`;
-  runScript("build-pair.sh", [patch, outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") }, what);
+  const out = runScript("build-pair.sh", [patch, outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") }, what);
+  return out.split("\n").filter((l) => /^Hunk #\d+ succeeded at/.test(l));
 }
 
 /**
