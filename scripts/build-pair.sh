@@ -126,18 +126,40 @@ if [ -f "$applied_copy" ]; then
   patched_files=()
 fi
 
+# Original objects of klpkit's own trees are cached by what they are built from (the tree's
+# stamp of its inputs, the make variables and flags): a tree is always reverted to its pristine
+# source, so the same object comes out of it every time, and a later patch to the same file
+# compiles only its patched build. A user's tree may be edited at any time: never cached.
+orig_cache=""
+if [ -f "$tree/.klpkit-ready" ]; then
+  orig_cache="$tree.orig-objects/$(printf '%s\n%s\n%s\n' "$(cat "$tree/.klpkit-ready")" "${MAKE_VARS[*]}" "$KCFLAGS_PAIR" | sha256sum | cut -c1-16)"
+fi
+
 build() { # state
-  local state="$1" o
-  for o in "${objs[@]}"; do rm -f "$o"; done
-  log "make ${objs[*]} ($state)"
+  local state="$1" o todo=()
+  for o in "${objs[@]}"; do
+    if [ "$state" = orig ] && [ -n "$orig_cache" ] && [ -s "$orig_cache/$o" ]; then
+      mkdir -p "$outdir/orig/$(dirname "$o")"
+      cp "$orig_cache/$o" "$outdir/orig/$o"
+    else
+      todo+=("$o")
+    fi
+  done
+  ((${#todo[@]})) || { log "$state: every object cached"; return 0; }
+  for o in "${todo[@]}"; do rm -f "$o"; done
+  log "make ${todo[*]} ($state)"
   local t0=$SECONDS
   # A compile error is the patch's (or the tree's) problem, not a refusal: exit 2 with the
   # compiler's own messages, which make printed to stderr above.
-  make -j1 "${MAKE_VARS[@]}" KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >&2 || die "make failed for the $state build (the compiler's messages are above)" 2
-  for o in "${objs[@]}"; do
+  make -j1 "${MAKE_VARS[@]}" KCFLAGS="$KCFLAGS_PAIR" "${todo[@]}" >&2 || die "make failed for the $state build (the compiler's messages are above)" 2
+  for o in "${todo[@]}"; do
     [ -f "$o" ] || die "make did not produce $o ($state)"
     mkdir -p "$outdir/$state/$(dirname "$o")"
     cp "$o" "$outdir/$state/$o"
+    if [ "$state" = orig ] && [ -n "$orig_cache" ]; then
+      mkdir -p "$orig_cache/$(dirname "$o")"
+      cp "$o" "$orig_cache/$o.tmp" && mv "$orig_cache/$o.tmp" "$orig_cache/$o"
+    fi
   done
   log "$state built in $((SECONDS - t0)) s"
 }
