@@ -47,10 +47,11 @@ export function prepareTree(t: Target, log: (s: string) => void): PreparedTree {
   }, `preparing ${src.package} ${src.version} for ${t.release}`);
   // olddefconfig with this machine's toolchain must give back the kernel's own config: a
   // different compiler shows up as CONFIG_GCC_VERSION, CONFIG_CC_HAS_* … and builds other code.
-  const drift = configDifferences(t.config, readConfig(path.join(dir, ".config")), NOT_CODE);
+  const here = readConfig(path.join(dir, ".config"));
+  const drift = configDifferences(t.config, here, NOT_CODE);
   if (drift.length) {
     throw new KlpError(ExitCode.refused, `configuring ${src.package} ${src.version} here does not reproduce ${t.release}'s config: ${drift.slice(0, 8).join(", ")}${drift.length > 8 ? ` and ${drift.length - 8} more` : ""} differ`,
-      undefined, drift.slice(0, 8).map((k) => `${k}: kernel ${t.config.values.get(k) ?? "(unset)"}, here ${readConfig(path.join(dir, ".config")).values.get(k) ?? "(unset)"}`),
+      undefined, drift.slice(0, 8).map((k) => `${k}: kernel ${t.config.values.get(k) ?? "(unset)"}, here ${here.values.get(k) ?? "(unset)"}`),
       { hint: "install the kernel's own toolchain; klpkit builds only what the running kernel's build would have built" });
   }
   const layouts = probeLayouts(dir, makeVars, path.join(dir, ".klpkit-layouts.json"), stampOf(dir));
