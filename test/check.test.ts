@@ -1,0 +1,106 @@
+// `klp check` on real livepatch modules built against the default target (6.1.0-56-amd64): the
+// kernel's own samples/livepatch/livepatch-sample.c is safe; each hand-made module of
+// test/check/ (built as an external module of the target's prepared tree) is unsafe for exactly
+// the reason it was written to show, on a real function of that kernel. A test asserts the
+// whole set of findings, so a check that fires too often fails as surely as one that never does.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { preparedTree } from "./support/kernel.js";
+import { repoRoot, runKlp } from "./support/klp.js";
+
+interface Finding { kind: string; object: string; symbol: string; reason: string; hint: string }
+interface FunctionReport { object: string; oldName: string; oldSympos: number; definedIn?: string; traceable?: boolean; inlinedInto: { caller: string }[]; clones: string[] }
+interface Report { verdict: string; kernel: string; functions: FunctionReport[]; findings: Finding[] }
+
+const FIXTURES = path.join(repoRoot, "test/check");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-check-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** The hand-made fixtures, each one module; plus the kernel's own sample, copied from the tree. */
+const MODULES = fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".c")).map((f) => f.slice(0, -2));
+const ko = (name: string) => path.join(tmp, `${name}.ko`);
+
+before(() => {
+  const tree = preparedTree();
+  const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { release: string; files: { symvers: string } };
+  for (const f of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, f), path.join(tmp, f));
+  fs.copyFileSync(path.join(tree.dir, "samples/livepatch/livepatch-sample.c"), path.join(tmp, "livepatch_sample.c"));
+  fs.writeFileSync(path.join(tmp, "Kbuild"), `ccflags-y += -I$(src)\nobj-m := ${[...MODULES, "livepatch_sample"].map((m) => `${m}.o`).join(" ")}\n`);
+  // KBUILD_MODPOST_WARN: the unexported fixture refers to a symbol no export provides, on purpose.
+  const r = spawnSync("nice", ["make", "-C", tree.dir, `M=${tmp}`, ...tree.makeVars, `KBUILD_EXTRA_SYMBOLS=${target.files.symvers}`, "KBUILD_MODPOST_WARN=1", "modules"],
+    { encoding: "utf8", maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `building the fixtures failed:\n${`${r.stdout}${r.stderr}`.split("\n").slice(-30).join("\n")}`);
+  // A module built for another kernel: the sample with the release in its vermagic changed.
+  const sample = fs.readFileSync(ko("livepatch_sample"));
+  const from = Buffer.from(`vermagic=${target.release} `), to = Buffer.from(`vermagic=${target.release.replace(/-(\d+)-/, (_, n: string) => `-${Number(n) - 1}-`)} `);
+  assert.equal(from.length, to.length);
+  const at = sample.indexOf(from);
+  assert.ok(at > 0, "the sample's .modinfo holds its vermagic");
+  to.copy(sample, at);
+  fs.writeFileSync(ko("wrong_vermagic"), sample);
+});
+
+function check(name: string, extra: string[] = []): { status: number | null; report: Report; stderr: string } {
+  const r = runKlp(["check", ko(name), "--json", ...extra], 1_200_000);
+  let report: Report;
+  try { report = JSON.parse(r.stdout) as Report; } catch { assert.fail(`klp check ${name}: no JSON (status ${r.status}):\n${r.stderr}`); }
+  return { status: r.status, report, stderr: r.stderr };
+}
+
+const kinds = (r: Report) => r.findings.map((f) => `${f.kind} ${f.symbol}`).sort();
+
+test("the kernel's own livepatch-sample.c is safe: cmdline_proc_show of fs/proc/cmdline.o, traceable, never inlined", () => {
+  const { status, report, stderr } = check("livepatch_sample");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+  assert.equal(report.verdict, "safe");
+  const [f] = report.functions;
+  assert.equal(report.functions.length, 1);
+  assert.deepEqual({ object: f!.object, oldName: f!.oldName, definedIn: f!.definedIn, traceable: f!.traceable, inlined: f!.inlinedInto.length },
+    { object: "vmlinux", oldName: "cmdline_proc_show", definedIn: "fs/proc/cmdline.o", traceable: true, inlined: 0 });
+});
+
+test("a target gcc inlined into callers: do_prlimit (kernel/sys.c) lives on inside the getrlimit syscalls", () => {
+  const { status, report } = check("inlined");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["inlined do_prlimit"]);
+  const callers = report.functions[0]!.inlinedInto.map((c) => c.caller).sort();
+  assert.ok(callers.includes("__x64_sys_getrlimit"), `callers: ${callers.join(", ")}`);
+  assert.equal(report.functions[0]!.definedIn, "kernel/sys.o");
+});
+
+test("a notrace target: trace_clock_local has no __fentry__ call", () => {
+  const { status, report } = check("notrace");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["notrace trace_clock_local"]);
+  assert.equal(report.functions[0]!.definedIn, "kernel/trace/trace_clock.o");
+});
+
+test("a non-exported symbol without a klp relocation: kallsyms_lookup_name", () => {
+  const { status, report } = check("unexported");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["unresolved kallsyms_lookup_name"]);
+});
+
+test("a module built for another kernel: vermagic names another release", () => {
+  const { status, report } = check("wrong_vermagic");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["modinfo vermagic"]);
+  assert.match(report.findings[0]!.reason, /6\.1\.0-55-amd64, not 6\.1\.0-56-amd64/);
+});
+
+test("bad input is exit 2 with the path and the reason, never a stack trace", () => {
+  for (const [file, why] of [
+    [path.join(tmp, "missing.ko"), /missing\.ko: no such file/],
+    [path.join(FIXTURES, "handmade.h"), /not an ELF file/],
+  ] as const) {
+    const r = runKlp(["check", file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, why);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
