@@ -80,6 +80,35 @@ test("a notrace target: trace_clock_local has no __fentry__ call", () => {
   assert.equal(report.functions[0]!.definedIn, "kernel/trace/trace_clock.o");
 });
 
+test("an ambiguous name without sympos: load_elf_binary of fs/binfmt_elf.o and of fs/compat_binfmt_elf.o", () => {
+  const { status, report } = check("ambiguous");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["ambiguous load_elf_binary"]);
+  assert.match(report.findings[0]!.reason, /2 functions named load_elf_binary in vmlinux \(positions 1 at 0x[0-9a-f]+, 2 at 0x[0-9a-f]+\)/);
+});
+
+test("the same name with old_sympos 2 is safe, and is the compat loader's own object", () => {
+  const { status, report, stderr } = check("sympos");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+  assert.equal(report.functions[0]!.definedIn, "fs/compat_binfmt_elf.o");
+});
+
+test("a split function: put_pid's callers in kernel/pid.c inline its head and call put_pid.part.0", () => {
+  const { status, report } = check("part_clone");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["clone put_pid", "inlined put_pid"]);
+  assert.deepEqual(report.functions[0]!.clones, ["put_pid.part.0"]);
+  assert.ok(report.functions[0]!.inlinedInto.some((c) => c.caller === "delayed_put_pid"));
+});
+
+test("an .isra clone as the target: elf_map.isra.0 of fs/compat_binfmt_elf.o", () => {
+  const { status, report } = check("isra_name");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["clone elf_map.isra.0"]);
+  assert.equal(report.functions[0]!.definedIn, "fs/compat_binfmt_elf.o");
+});
+
 test("a non-exported symbol without a klp relocation: kallsyms_lookup_name", () => {
   const { status, report } = check("unexported");
   assert.equal(status, 1);

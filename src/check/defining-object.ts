@@ -17,6 +17,7 @@ import { buildOriginalObjects } from "../kbuild/tree.js";
 import { readKernelObject } from "../read.js";
 import type { KObject } from "../object/kobject.js";
 import type { KernelSymbol, KernelView } from "../target/symbols.js";
+import { isText } from "./functions.js";
 import type { PreparedTree } from "../target/tree.js";
 
 /** A function's object in the target tree, compiled with the tree's config and compiler. */
@@ -59,24 +60,43 @@ export function definesFunction(text: string, name: string): boolean {
   return re.test(text);
 }
 
-/** The .c files of `dirs` (relative to `tree`) that start a definition of `name`. */
-export function sourceCandidates(tree: string, dirs: readonly string[], name: string): string[] {
-  const r = spawnSync("grep", ["-rlwF", "--include=*.c", "-e", name, ...dirs], { cwd: tree, encoding: "utf8", maxBuffer: 16 << 20 });
+/** Files of `dirs` (relative to `tree`) holding the word `word`. */
+function grepWord(tree: string, dirs: readonly string[], word: string): string[] {
+  const r = spawnSync("grep", ["-rlwF", "--include=*.c", "-e", word, ...dirs], { cwd: tree, encoding: "utf8", maxBuffer: 16 << 20 });
   if (r.status !== 0 && r.status !== 1) throw new Error(`grep failed in ${tree}: ${r.stderr}`);
-  return (r.stdout ?? "").split("\n").filter((f) => f !== "")
-    .filter((f) => definesFunction(fs.readFileSync(path.join(tree, f), "latin1"), name)).sort();
+  return (r.stdout ?? "").split("\n").filter((f) => f !== "");
+}
+
+/**
+ * The .c files of `dirs` that start a definition of `name`, and the .c files of the same
+ * directory that `#include` one of them: fs/compat_binfmt_elf.c includes binfmt_elf.c and so
+ * defines a second load_elf_binary.
+ */
+export function sourceCandidates(tree: string, dirs: readonly string[], name: string): string[] {
+  const defining = grepWord(tree, dirs, name).filter((f) => definesFunction(fs.readFileSync(path.join(tree, f), "latin1"), name));
+  const out = new Set(defining);
+  for (const f of defining) {
+    const include = new RegExp(`^#\\s*include\\s*"${path.basename(f).replace(/[.+]/g, "\\$&")}"`, "m");
+    const dir = path.dirname(f);
+    for (const e of fs.readdirSync(path.join(tree, dir))) {
+      if (e.endsWith(".c") && include.test(fs.readFileSync(path.join(tree, dir, e), "latin1"))) out.add(path.join(dir, e));
+    }
+  }
+  return [...out].sort();
 }
 
 const definesSymbol = (o: KObject, name: string) => o.elf.symbols.some((s) => s.type === STT_FUNC && s.name === name && s.shndx !== 0);
 
-/** Among objects defining a same-named vmlinux static, the one whose unique names lie nearest `at`. */
-function nearest(cands: readonly DefiningObject[], at: KernelSymbol, k: KernelView): DefiningObject | undefined {
-  const scored = cands.map((c) => {
-    const anchors = c.compiled.functions.map((f) => k.vmlinux.byName.get(f.name)).filter((l) => l?.length === 1).map((l) => l![0]!.address);
-    return { c, d: anchors.length ? Math.min(...anchors.map((a) => Math.abs(a - at.address))) : Infinity };
-  }).sort((a, b) => a.d - b.d);
-  if (!scored.length || scored[0]!.d === Infinity || (scored.length > 1 && scored[0]!.d === scored[1]!.d)) return undefined;
-  return scored[0]!.c;
+/**
+ * Which of the same-named vmlinux symbols `copies` an object holds: the one nearest the
+ * object's names that are unique in kallsyms (vmlinux is linked object by object). Undefined
+ * when the object has no such anchor or two copies are equally near.
+ */
+function copyIn(c: DefiningObject, copies: readonly KernelSymbol[], k: KernelView): KernelSymbol | undefined {
+  const anchors = c.compiled.functions.map((f) => k.vmlinux.byName.get(f.name)).filter((l) => l?.length === 1).map((l) => l![0]!.address);
+  if (!anchors.length) return undefined;
+  const scored = copies.map((s) => ({ s, d: Math.min(...anchors.map((a) => Math.abs(a - s.address))) })).sort((a, b) => a.d - b.d);
+  return scored.length > 1 && scored[0]!.d === scored[1]!.d ? undefined : scored[0]!.s;
 }
 
 /**
@@ -84,7 +104,8 @@ function nearest(cands: readonly DefiningObject[], at: KernelSymbol, k: KernelVi
  * (the one old_sympos picks), compiled in the target's tree.
  */
 export function definingObject(name: string, object: string, at: KernelSymbol, roots: SearchRoots, k: KernelView): Located {
-  const files = sourceCandidates(roots.tree.dir, searchDirs(roots), name);
+  // A clone (elf_map.isra.0) is defined in C under its base name.
+  const files = sourceCandidates(roots.tree.dir, searchDirs(roots), name.replace(/\..*$/, ""));
   const configured = new ConfiguredObjects(roots.tree.dir);
   const objects = files.map((f) => f.replace(/\.c$/, ".o")).filter((o) => configured.builds(o));
   if (!objects.length) return { why: `no C file this configuration builds defines ${name} (a macro-generated or assembly function?)` };
@@ -93,9 +114,16 @@ export function definingObject(name: string, object: string, at: KernelSymbol, r
   const built = buildOriginalObjects(roots.tree, path.join(roots.workDir, key), objects);
   const cands = objects.map((o, i) => ({ object: o, compiled: readKernelObject(built[i]!, { layouts: roots.tree.layouts }) }))
     .filter((c) => definesSymbol(c.compiled, name) && klpObjectName(roots.tree.dir, c.object) === object);
-  if (cands.length === 1) return { found: cands[0]! };
   if (!cands.length) return { why: `none of ${objects.join(", ")} defines ${name} in ${object} when compiled` };
-  const pick = object === "vmlinux" ? nearest(cands, at, k)
-    : cands.find((c) => at.file !== undefined && path.basename(c.compiled.sourceFile ?? "") === at.file);
-  return pick ? { found: pick } : { why: `${cands.map((c) => c.object).join(", ")} all define ${name}; cannot tell which is the one patched` };
+  // With one kallsyms symbol of that name, the one object defining it is its object. With
+  // several, each object must be shown to hold the very copy old_sympos picks, even when only
+  // one object was found (the other copy may come from a file the search cannot see).
+  const copies = (object === "vmlinux" ? k.vmlinux : k.moduleTable(object)).byName.get(name)?.filter(isText) ?? [];
+  const holds = (c: DefiningObject) => copies.length <= 1 ? true
+    : object === "vmlinux" ? copyIn(c, copies, k) === at
+    : at.file !== undefined && path.basename(c.compiled.sourceFile ?? "") === at.file && copies.filter((s) => s.file === at.file).length === 1;
+  const picked = cands.filter(holds);
+  if (picked.length === 1) return { found: picked[0]! };
+  return { why: picked.length ? `${picked.map((c) => c.object).join(", ")} all define ${name}; cannot tell which holds the one patched`
+    : `${cands.map((c) => c.object).join(", ")} define${cands.length === 1 ? "s" : ""} ${name}, but not the copy at 0x${at.address.toString(16)} that old_sympos picks` };
 }
