@@ -9,11 +9,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { convertToLivepatch } from "../src/klp/convert.js";
 import { preparedTree } from "./support/kernel.js";
 import { repoRoot, runKlp } from "./support/klp.js";
 
 interface Finding { kind: string; object: string; symbol: string; reason: string; hint: string }
-interface FunctionReport { object: string; oldName: string; oldSympos: number; definedIn?: string; traceable?: boolean; inlinedInto: { caller: string }[]; clones: string[] }
+interface FunctionReport { object: string; oldName: string; oldSympos: number; definedIn?: string; traceable?: boolean; inlinedInto: { caller: string; replaced: boolean }[]; clones: string[] }
 interface Report { verdict: string; kernel: string; functions: FunctionReport[]; findings: Finding[] }
 
 const FIXTURES = path.join(repoRoot, "test/check");
@@ -42,6 +43,14 @@ before(() => {
   assert.ok(at > 0, "the sample's .modinfo holds its vermagic");
   to.copy(sample, at);
   fs.writeFileSync(ko("wrong_vermagic"), sample);
+  // The unexported fixture with its reference turned into a klp relocation, as klp build's
+  // post-link step writes them: once right (sympos 0, a unique name), once with a position
+  // kallsyms does not have.
+  const unexported = fs.readFileSync(ko("unexported"));
+  for (const [name, sympos] of [["klp_relocated", 0], ["klp_bad_sympos", 2]] as const) {
+    const plan = new Map([["kallsyms_lookup_name", { object: "vmlinux", name: "kallsyms_lookup_name", sympos }]]);
+    fs.writeFileSync(ko(name), convertToLivepatch(ko("unexported"), unexported, plan));
+  }
 });
 
 function check(name: string, extra: string[] = []): { status: number | null; report: Report; stderr: string } {
@@ -71,6 +80,16 @@ test("a target gcc inlined into callers: do_prlimit (kernel/sys.c) lives on insi
   const callers = report.functions[0]!.inlinedInto.map((c) => c.caller).sort();
   assert.ok(callers.includes("__x64_sys_getrlimit"), `callers: ${callers.join(", ")}`);
   assert.equal(report.functions[0]!.definedIn, "kernel/sys.o");
+});
+
+test("the same function replaced with every caller it was inlined into is safe (the getrlimit entry points of kernel/sys.o)", () => {
+  const { status, report, stderr } = check("inlined_covered");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+  const prlimit = report.functions.find((f) => f.oldName === "do_prlimit")!;
+  assert.ok(prlimit.inlinedInto.length >= 2 && prlimit.inlinedInto.every((c) => c.replaced), JSON.stringify(prlimit.inlinedInto));
+  // SYSCALL_DEFINE2(getrlimit, …) hides the wrappers from a source search: their object is the one compiled for do_prlimit.
+  assert.deepEqual(report.functions.map((f) => f.definedIn), Array(5).fill("kernel/sys.o"));
 });
 
 test("a notrace target: trace_clock_local has no __fentry__ call", () => {
@@ -113,6 +132,19 @@ test("a non-exported symbol without a klp relocation: kallsyms_lookup_name", () 
   const { status, report } = check("unexported");
   assert.equal(status, 1);
   assert.deepEqual(kinds(report), ["unresolved kallsyms_lookup_name"]);
+});
+
+test("the same reference through a klp relocation .klp.sym.vmlinux.kallsyms_lookup_name,0 is safe", () => {
+  const { status, report, stderr } = check("klp_relocated");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+  assert.deepEqual((report as unknown as { klpSymbols: string[] }).klpSymbols, [".klp.sym.vmlinux.kallsyms_lookup_name,0"]);
+});
+
+test("a klp relocation whose sympos kallsyms does not have: kallsyms_lookup_name,2", () => {
+  const { status, report } = check("klp_bad_sympos");
+  assert.equal(status, 1);
+  assert.deepEqual(kinds(report), ["klp-relocation .klp.sym.vmlinux.kallsyms_lookup_name,2"]);
 });
 
 test("a module built for another kernel: vermagic names another release", () => {

@@ -8,7 +8,7 @@ import type { KernelView } from "../target/symbols.js";
 import { sourceArch, type Target } from "../target/target.js";
 import type { PreparedTree } from "../target/tree.js";
 import type { ModuleIndex } from "../vm/modules.js";
-import { definingObject } from "./defining-object.js";
+import { definingObject, type DefiningObject } from "./defining-object.js";
 import type { Finding } from "./findings.js";
 import { cloneFindings, symbolsNamed, objectFindings, pickSymbol, type FunctionReport } from "./functions.js";
 import { klpRelocationFindings, modinfoFindings, objectNameFindings, unresolvedFindings } from "./loading.js";
@@ -41,12 +41,19 @@ function moduleDir(c: CheckContext, object: string): string | undefined {
   return rel.startsWith("..") ? undefined : rel;
 }
 
-function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, log: (s: string) => void): { report: FunctionReport; findings: Finding[] } {
+interface FunctionCheck {
+  readonly report: FunctionReport;
+  readonly findings: readonly Finding[];
+  readonly def?: DefiningObject;
+}
+
+function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, replaced: ReadonlySet<string>,
+  known: readonly DefiningObject[], log: (s: string) => void): FunctionCheck {
   const table = object === "vmlinux" ? c.kernel.vmlinux : c.kernel.moduleTable(object);
   const base: FunctionReport = { object, oldName: f.oldName, oldSympos: f.oldSympos, newFunc: f.newFunc, inlinedInto: [], clones: [], coldParts: [] };
   const picked = pickSymbol(f, object, symbolsNamed(table, f.oldName));
   if ("kind" in picked) {
-    const { clones, cold } = cloneFindings(f, object, table.byName.keys());
+    const { clones, cold } = cloneFindings(f, object, table.byName.keys(), replaced);
     return { report: { ...base, clones, coldParts: cold }, findings: [picked] };
   }
   log(`${object}: ${f.oldName}: locating and compiling its object`);
@@ -54,17 +61,18 @@ function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, log: (s:
   const at = definingObject(f.oldName, object, picked, {
     tree: c.tree, srcArch: sourceArch(c.target.arch), workDir: path.join(cacheDir(c.target.cacheRoot, "check"), c.target.id),
     ...(dir !== undefined ? { moduleDir: dir } : {}),
-  }, c.kernel);
+  }, c.kernel, known);
   // The defining object's own names are exact; the whole table's may hold another file's clone.
   const names = "found" in at ? at.found.compiled.functions.map((x) => x.name) : table.byName.keys();
-  const clones = cloneFindings(f, object, names);
-  const o = objectFindings(f, object, at);
+  const clones = cloneFindings(f, object, names, replaced);
+  const o = objectFindings(f, object, at, replaced);
   return {
     report: {
       ...base, address: `0x${picked.address.toString(16)}`, inlinedInto: o.inlined, clones: clones.clones, coldParts: clones.cold,
       ...(o.def ? { definedIn: o.def.object } : {}), ...(o.traceable !== undefined ? { traceable: o.traceable } : {}),
     },
     findings: [...clones.findings, ...o.findings],
+    ...(o.def ? { def: o.def } : {}),
   };
 }
 
@@ -78,8 +86,19 @@ export function checkModule(m: LivepatchModule, c: CheckContext, log: (s: string
     for (const o of p.objects) {
       // A module the target lacks was reported above; its functions have nothing to be checked against.
       if (o.name !== "vmlinux" && !c.modules.modules.has(o.name)) continue;
-      for (const f of o.funcs) {
-        const r = checkFunction(c, o.name, f, log);
+      // Callers and clones the same klp_object replaces as well are covered by this livepatch.
+      const replaced = new Set(o.funcs.map((f) => f.oldName));
+      const known: DefiningObject[] = [];
+      const run = (f: KlpFuncRead) => {
+        const r = checkFunction(c, o.name, f, replaced, known, log);
+        if (r.def && !known.includes(r.def)) known.push(r.def);
+        return r;
+      };
+      const results = o.funcs.map(run);
+      // A function whose source the search cannot see (SYSCALL_DEFINE2(getrlimit, …) defines
+      // __x64_sys_getrlimit) may be in an object compiled for a later function: look again.
+      const again = results.map((r, i) => (r.findings.some((x) => x.kind === "unverified") ? run(o.funcs[i]!) : r));
+      for (const r of again) {
         functions.push(r.report);
         findings.push(...r.findings);
       }
@@ -96,7 +115,7 @@ export function checkText(r: CheckReport): string {
   const lines = [`${r.module}: ${r.verdict.toUpperCase()} for ${r.kernel} (livepatch ${r.name})`];
   for (const f of r.functions) {
     const where = f.definedIn ? ` in ${f.definedIn}` : "";
-    const extra = [f.traceable === false ? "not traceable" : "", f.inlinedInto.length ? `inlined into ${f.inlinedInto.map((i) => i.caller).join(", ")}` : "",
+    const extra = [f.traceable === false ? "not traceable" : "", f.inlinedInto.length ? `inlined into ${f.inlinedInto.map((i) => `${i.caller}${i.replaced ? " (replaced too)" : ""}`).join(", ")}` : "",
       f.clones.length ? `clones ${f.clones.join(", ")}` : ""].filter((s) => s !== "");
     lines.push(`  ${f.object}: ${f.oldName}${f.oldSympos ? `,${f.oldSympos}` : ""} → ${f.newFunc}${f.address ? ` (${f.address}${where})` : ""}${extra.length ? `: ${extra.join("; ")}` : ""}`);
   }

@@ -103,18 +103,38 @@ function copyIn(c: DefiningObject, copies: readonly KernelSymbol[], k: KernelVie
  * The object of `object` (vmlinux or a module) that defines `name` as the kallsyms symbol `at`
  * (the one old_sympos picks), compiled in the target's tree.
  */
-export function definingObject(name: string, object: string, at: KernelSymbol, roots: SearchRoots, k: KernelView): Located {
+export function definingObject(name: string, object: string, at: KernelSymbol, roots: SearchRoots, k: KernelView,
+  known: readonly DefiningObject[] = []): Located {
+  const defines = (c: DefiningObject) => definesSymbol(c.compiled, name) && klpObjectName(roots.tree.dir, c.object) === object;
+  // Objects compiled for the module's other functions are searched first: kernel/sys.o, compiled
+  // for do_prlimit, also defines __x64_sys_getrlimit, which SYSCALL_DEFINE2 hides from a search.
+  const fromKnown = known.filter(defines);
+  if (fromKnown.length) {
+    const r = pickCopy(name, object, at, fromKnown, k);
+    if ("found" in r) return r;
+  }
+  const compiled = compiledCandidates(name, roots);
+  if (typeof compiled === "string") return { why: compiled };
+  const found = compiled.filter(defines);
+  if (!found.length) return { why: `no object of ${object} that this configuration builds defines ${name} when compiled` };
+  return pickCopy(name, object, at, found, k);
+}
+
+/** Objects of the tree whose C source starts a definition of `name`, compiled; or why none. */
+function compiledCandidates(name: string, roots: SearchRoots): DefiningObject[] | string {
   // A clone (elf_map.isra.0) is defined in C under its base name.
   const files = sourceCandidates(roots.tree.dir, searchDirs(roots), name.replace(/\..*$/, ""));
   const configured = new ConfiguredObjects(roots.tree.dir);
   const objects = files.map((f) => f.replace(/\.c$/, ".o")).filter((o) => configured.builds(o));
-  if (!objects.length) return { why: `no C file this configuration builds defines ${name} (a macro-generated or assembly function?)` };
-  if (objects.length > MAX_CANDIDATES) return { why: `${objects.length} files define a ${name}; too many to compile` };
+  if (!objects.length) return `no C file this configuration builds defines ${name} (a macro-generated or assembly function?)`;
+  if (objects.length > MAX_CANDIDATES) return `${objects.length} files define a ${name}; too many to compile`;
   const key = createHash("sha256").update(objects.join("\n")).digest("hex").slice(0, 16);
   const built = buildOriginalObjects(roots.tree, path.join(roots.workDir, key), objects);
-  const cands = objects.map((o, i) => ({ object: o, compiled: readKernelObject(built[i]!, { layouts: roots.tree.layouts }) }))
-    .filter((c) => definesSymbol(c.compiled, name) && klpObjectName(roots.tree.dir, c.object) === object);
-  if (!cands.length) return { why: `none of ${objects.join(", ")} defines ${name} in ${object} when compiled` };
+  return objects.map((o, i) => ({ object: o, compiled: readKernelObject(built[i]!, { layouts: roots.tree.layouts }) }));
+}
+
+/** Among objects defining `name`, the one holding the copy `at` that old_sympos picks. */
+function pickCopy(name: string, object: string, at: KernelSymbol, cands: readonly DefiningObject[], k: KernelView): Located {
   // With one kallsyms symbol of that name, the one object defining it is its object. With
   // several, each object must be shown to hold the very copy old_sympos picks, even when only
   // one object was found (the other copy may come from a file the search cannot see).

@@ -5,7 +5,7 @@ import { isNoinstrSection } from "../select/refusals.js";
 import type { KernelSymbol, SymbolTable } from "../target/symbols.js";
 import type { DefiningObject, Located } from "./defining-object.js";
 import type { Finding } from "./findings.js";
-import { functionDwarf, inlinedCalls, type InlinedCall } from "./inlined.js";
+import { inlinedCalls, objectDwarf, type InlinedCall } from "./inlined.js";
 import type { KlpFuncRead } from "./structs.js";
 
 export interface FunctionReport {
@@ -76,14 +76,18 @@ export function pickSymbol(f: KlpFuncRead, object: string, list: readonly Kernel
   return picked;
 }
 
-/** Clone findings from the names of the defining object (exact) or else of the whole object's table. */
-export function cloneFindings(f: KlpFuncRead, object: string, names: Iterable<string>): { findings: Finding[]; clones: string[]; cold: string[] } {
+/**
+ * Clone findings from the names of the defining object (exact) or else of the whole object's
+ * table. A clone the same livepatch replaces too is covered.
+ */
+export function cloneFindings(f: KlpFuncRead, object: string, names: Iterable<string>, replaced: ReadonlySet<string>): { findings: Finding[]; clones: string[]; cold: string[] } {
   const { clones, cold } = clonesOf(f.oldName, names);
+  const open = clones.filter((c) => !replaced.has(c));
   const findings: Finding[] = [];
-  if (clones.length) {
+  if (open.length) {
     findings.push({ kind: "clone", object, symbol: f.oldName,
-      reason: `the compiler cloned ${f.oldName} as ${clones.join(", ")}: callers that call a clone never reach the replacement of ${f.oldName}`,
-      hint: `patch the callers of ${clones.join(", ")} too (or their clones), or patch the clone with a replacement of the clone's own ABI` });
+      reason: `the compiler cloned ${f.oldName} as ${open.join(", ")}: callers that call a clone never reach the replacement of ${f.oldName}`,
+      hint: `patch the callers of ${open.join(", ")} too (or the clone itself, with a replacement of the clone's own ABI)` });
   }
   if (isCloneName(f.oldName)) {
     findings.push({ kind: "clone", object, symbol: f.oldName,
@@ -94,7 +98,7 @@ export function cloneFindings(f: KlpFuncRead, object: string, names: Iterable<st
 }
 
 /** ftrace and inlining, read from the compiled defining object. */
-export function objectFindings(f: KlpFuncRead, object: string, at: Located): { findings: Finding[]; def?: DefiningObject; traceable?: boolean; inlined: InlinedCall[] } {
+export function objectFindings(f: KlpFuncRead, object: string, at: Located, replaced: ReadonlySet<string>): { findings: Finding[]; def?: DefiningObject; traceable?: boolean; inlined: InlinedCall[] } {
   const base = { object, symbol: f.oldName };
   if (!("found" in at)) {
     return { inlined: [], findings: [{ ...base, kind: "unverified", reason: `cannot tell which kernel object defines ${f.oldName}: ${at.why}; ftrace and inlining were not checked`,
@@ -111,11 +115,12 @@ export function objectFindings(f: KlpFuncRead, object: string, at: Located): { f
       : `${f.oldName} has no ftrace site in ${def.object} (no __fentry__ call at its entry: notrace): the livepatch cannot redirect it`,
       hint: `patch its callers instead (they are traceable functions that call ${f.oldName})` });
   }
-  const inlined = inlinedCalls(functionDwarf(def.compiled.elf, def.compiled.arch), f.oldName);
-  if (inlined.length) {
-    const callers = inlined.map((c) => [c.caller, ...c.via].join(" → "));
+  const inlined = inlinedCalls(objectDwarf(def.compiled), f.oldName, replaced);
+  const open = inlined.filter((c) => !c.replaced);
+  if (open.length) {
+    const callers = open.map((c) => [c.caller, ...c.via].join(" → "));
     findings.push({ ...base, kind: "inlined", reason: `gcc inlined ${f.oldName} into ${callers.join(", ")} (${def.object}): those callers keep the old code after the livepatch`,
-      hint: `patch ${[...new Set(inlined.map((c) => c.caller))].join(", ")} too, with the fixed ${f.oldName} inlined in them` });
+      hint: `patch ${[...new Set(open.map((c) => c.caller))].join(", ")} too, with the fixed ${f.oldName} inlined in them` });
   }
   return { findings, def, traceable, inlined };
 }

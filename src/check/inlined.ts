@@ -5,16 +5,36 @@
 // function can be inlined only inside its own translation unit, so its own object's
 // `DW_TAG_inlined_subroutine` DIEs, whose `DW_AT_abstract_origin` is the function's own
 // subprogram DIE, name every caller that keeps the old code.
-import type { Arch } from "../arch/index.js";
 import * as D from "../dwarf/constants.js";
 import { readDebugInfo, type DebugInfo, type Die } from "../dwarf/reader.js";
-import type { ElfFile } from "../elf/reader.js";
+import type { KObject } from "../object/kobject.js";
 
-const KEEP = new Set([D.DW_AT_name, D.DW_AT_abstract_origin, D.DW_AT_specification, D.DW_AT_declaration]);
+const KEEP = new Set([D.DW_AT_name, D.DW_AT_abstract_origin, D.DW_AT_specification, D.DW_AT_declaration, D.DW_AT_low_pc]);
 
-/** A function's DWARF as `klp check` needs it: read once per object. */
-export function functionDwarf(elf: ElfFile, arch: Arch): DebugInfo {
-  return readDebugInfo(elf, arch, KEEP);
+/** An object's DWARF as `klp check` needs it, and the object to name code addresses with. */
+export interface ObjectDwarf {
+  readonly info: DebugInfo;
+  readonly object: KObject;
+}
+
+export function objectDwarf(o: KObject): ObjectDwarf {
+  return { info: readDebugInfo(o.elf, o.arch, KEEP), object: o };
+}
+
+/**
+ * The symbol of the code a concrete subprogram DIE describes, from the relocation of its
+ * DW_AT_low_pc: the DWARF name of a clone is its origin's (`elf_map`), the symbol is the clone
+ * (`elf_map.isra.0`), and the symbol is what kallsyms and a livepatch's old_name say.
+ */
+function codeSymbol(d: ObjectDwarf, die: Die): string | undefined {
+  const at = die.at.get(D.DW_AT_low_pc);
+  const info = d.object.elf.sections.find((s) => s.name === ".debug_info");
+  if (at === undefined || !info) return undefined;
+  const t = d.object.elf.relocTable(info.index);
+  const i = t.lowerBound(at);
+  if (i >= t.length || t.offsets[i] !== at) return undefined;
+  const ref = d.object.referentOf(t.syms[i]!, t.types[i]!, t.addends[i]!, info);
+  return ref.kind === "sym" && ref.offset === 0 ? ref.sym.name : undefined;
 }
 
 function dieAt(d: DebugInfo, offset: unknown): Die | undefined {
@@ -48,12 +68,15 @@ function subprogramsNamed(d: DebugInfo, name: string): Set<number> {
 }
 
 /** The out-of-line function whose code holds DIE `i`, and the inlined functions in between. */
-function enclosing(d: DebugInfo, i: number): { caller: string; via: string[] } {
+function enclosing(d: ObjectDwarf, i: number): { caller: string; via: string[] } {
   const via: string[] = [];
-  for (let p = d.dies[i]!.parent; p >= 0; p = d.dies[p]!.parent) {
-    const die = d.dies[p]!;
-    if (die.tag === D.DW_TAG_inlined_subroutine) via.push(nameOf(d, die) ?? "?");
-    if (die.tag === D.DW_TAG_subprogram) return { caller: nameOf(d, die) ?? `DIE 0x${die.offset.toString(16)}`, via };
+  const { dies } = d.info;
+  for (let p = dies[i]!.parent; p >= 0; p = dies[p]!.parent) {
+    const die = dies[p]!;
+    if (die.tag === D.DW_TAG_inlined_subroutine) via.push(nameOf(d.info, die) ?? "?");
+    if (die.tag === D.DW_TAG_subprogram) {
+      return { caller: codeSymbol(d, die) ?? nameOf(d.info, die) ?? `DIE 0x${die.offset.toString(16)}`, via };
+    }
   }
   return { caller: "?", via };
 }
@@ -63,13 +86,15 @@ export interface InlinedCall {
   readonly caller: string;
   /** Functions inlined in between, from the caller inwards. */
   readonly via: readonly string[];
+  /** The same livepatch replaces the caller too (klp build carries callers that changed). */
+  readonly replaced: boolean;
 }
 
 /** Every place in the object where `name` was inlined, one entry per distinct caller chain. */
-export function inlinedCalls(d: DebugInfo, name: string): InlinedCall[] {
-  const targets = subprogramsNamed(d, name);
+export function inlinedCalls(d: ObjectDwarf, name: string, replaced: ReadonlySet<string>): InlinedCall[] {
+  const targets = subprogramsNamed(d.info, name);
   const seen = new Map<string, InlinedCall>();
-  d.dies.forEach((die, i) => {
+  d.info.dies.forEach((die, i) => {
     if (die.tag !== D.DW_TAG_inlined_subroutine) return;
     const origin = die.attrs.get(D.DW_AT_abstract_origin);
     if (typeof origin !== "number" || !targets.has(origin)) return;
@@ -78,7 +103,7 @@ export function inlinedCalls(d: DebugInfo, name: string): InlinedCall[] {
     if (e.caller === name && !e.via.length) return;
     const via = [...e.via].reverse();
     const key = [e.caller, ...via].join(" → ");
-    if (!seen.has(key)) seen.set(key, { caller: e.caller, via });
+    if (!seen.has(key)) seen.set(key, { caller: e.caller, via, replaced: replaced.has(e.caller) });
   });
   return [...seen.values()];
 }

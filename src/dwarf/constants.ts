@@ -7,6 +7,7 @@ export const DW_TAG_inlined_subroutine = 0x1d;
 export const DW_TAG_subprogram = 0x2e;
 
 export const DW_AT_name = 0x03;
+export const DW_AT_low_pc = 0x11;
 export const DW_AT_inline = 0x20;
 export const DW_AT_abstract_origin = 0x31;
 export const DW_AT_declaration = 0x3c;

@@ -21,6 +21,11 @@ export interface Die {
   readonly parent: number;
   /** The attributes asked for; references already turned into `.debug_info` offsets. */
   readonly attrs: ReadonlyMap<number, AttrValue>;
+  /**
+   * Where each attribute asked for is stored in `.debug_info`: in a `.o` an address
+   * (DW_AT_low_pc) is a relocation there, naming the section of the code it describes.
+   */
+  readonly at: ReadonlyMap<number, number>;
 }
 
 export interface DebugInfo {
@@ -224,15 +229,20 @@ export function readDebugInfo(elf: ElfFile, arch: Arch, keep: ReadonlySet<number
       const a = abbrevs.get(code);
       if (!a) throw fail(`DIE at offset ${offset} uses abbreviation ${code}, which the unit does not define`);
       const attrs = new Map<number, AttrValue>();
+      const where = new Map<number, number>();
       for (const at of a.attrs) {
         if (keep.has(at.name) && STRING_INDEX.has(at.form)) {
           throw fail(`DIE at offset ${offset} names a string by index (split DWARF), which klpkit does not read`);
         }
+        const pos = c.pos;
         const v = readForm(c, at.form, u, strings, at.implicit, fail);
-        if (v !== undefined && keep.has(at.name)) attrs.set(at.name, v);
+        if (v !== undefined && keep.has(at.name)) {
+          attrs.set(at.name, v);
+          where.set(at.name, pos);
+        }
       }
       byOffset.set(offset, dies.length);
-      dies.push({ offset, tag: a.tag, parent: parents.length ? parents[parents.length - 1]! : -1, attrs });
+      dies.push({ offset, tag: a.tag, parent: parents.length ? parents[parents.length - 1]! : -1, attrs, at: where });
       if (a.children) parents.push(dies.length - 1);
     }
     c.pos = u.end;
