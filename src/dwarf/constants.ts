@@ -13,6 +13,7 @@ export const DW_AT_abstract_origin = 0x31;
 export const DW_AT_declaration = 0x3c;
 export const DW_AT_specification = 0x47;
 export const DW_AT_call_line = 0x59;
+export const DW_AT_str_offsets_base = 0x72;
 
 export const DW_FORM_addr = 0x01;
 export const DW_FORM_block2 = 0x03;

@@ -116,7 +116,10 @@ function readAbbrevs(data: Buffer, offset: number, fail: (why: string) => Error,
   }
 }
 
-/** Forms that hold an index into .debug_str_offsets (split DWARF): read as numbers, not names. */
+/**
+ * Forms that hold an index into .debug_str_offsets (clang's DWARF 5 names everything with
+ * strx1): read as numbers, turned into names through the unit's DW_AT_str_offsets_base.
+ */
 const STRING_INDEX = new Set([D.DW_FORM_strx, D.DW_FORM_strx1, D.DW_FORM_strx2, D.DW_FORM_strx3,
   D.DW_FORM_strx4, D.DW_FORM_GNU_str_index]);
 
@@ -210,6 +213,7 @@ export function readDebugInfo(elf: ElfFile, arch: Arch, keep: ReadonlySet<number
   const abbrevData = relocatedSection(elf, arch, ".debug_abbrev");
   if (!info || !abbrevData) throw badInput(elf.path, "no DWARF debug info (.debug_info/.debug_abbrev); build with CONFIG_DEBUG_INFO");
   const strings: Strings = { str: relocatedSection(elf, arch, ".debug_str"), lineStr: relocatedSection(elf, arch, ".debug_line_str") };
+  const strOffsets = relocatedSection(elf, arch, ".debug_str_offsets");
   const abbrevCache = new Map<number, Map<number, Abbrev>>();
   const dies: Die[] = [];
   const byOffset = new Map<number, number>();
@@ -222,6 +226,15 @@ export function readDebugInfo(elf: ElfFile, arch: Arch, keep: ReadonlySet<number
       abbrevCache.set(u.abbrevOffset, abbrevs);
     }
     const parents: number[] = [];
+    let strBase: number | undefined;
+    /** The name a string index stands for: .debug_str_offsets[base + i] → .debug_str. */
+    const indexed = (i: number, offset: number): string => {
+      const at = strBase === undefined ? -1 : strBase + i * u.offsetSize;
+      if (!strOffsets || at < 0 || at + u.offsetSize > strOffsets.length) {
+        throw fail(`DIE at offset ${offset} names string ${i}, but the unit has no usable DW_AT_str_offsets_base`);
+      }
+      return stringAt(strings.str, new Cursor(strOffsets, at, fail, elf.order).uN(u.offsetSize), ".debug_str", fail);
+    };
     while (c.pos < u.end) {
       const offset = c.pos;
       const code = c.uleb();
@@ -230,17 +243,18 @@ export function readDebugInfo(elf: ElfFile, arch: Arch, keep: ReadonlySet<number
       if (!a) throw fail(`DIE at offset ${offset} uses abbreviation ${code}, which the unit does not define`);
       const attrs = new Map<number, AttrValue>();
       const where = new Map<number, number>();
+      const byIndex: [number, number][] = [];
       for (const at of a.attrs) {
-        if (keep.has(at.name) && STRING_INDEX.has(at.form)) {
-          throw fail(`DIE at offset ${offset} names a string by index (split DWARF), which klpkit does not read`);
-        }
         const pos = c.pos;
         const v = readForm(c, at.form, u, strings, at.implicit, fail);
-        if (v !== undefined && keep.has(at.name)) {
-          attrs.set(at.name, v);
-          where.set(at.name, pos);
-        }
+        if (at.name === D.DW_AT_str_offsets_base && typeof v === "number") strBase = v;
+        if (v === undefined || !keep.has(at.name)) continue;
+        if (STRING_INDEX.has(at.form)) byIndex.push([at.name, v as number]);
+        else attrs.set(at.name, v);
+        where.set(at.name, pos);
       }
+      // The unit's root DIE may name itself before it gives its str_offsets_base.
+      for (const [name, i] of byIndex) attrs.set(name, indexed(i, offset));
       byOffset.set(offset, dies.length);
       dies.push({ offset, tag: a.tag, parent: parents.length ? parents[parents.length - 1]! : -1, attrs, at: where });
       if (a.children) parents.push(dies.length - 1);
