@@ -24,10 +24,12 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** The hand-made fixtures, each one module; plus the kernel's own sample, copied from the tree. */
 const MODULES = fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".c")).map((f) => f.slice(0, -2));
 const ko = (name: string) => path.join(tmp, `${name}.ko`);
+let modulesDir = "";
 
 before(() => {
   const tree = preparedTree();
-  const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { release: string; files: { symvers: string } };
+  const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { release: string; files: { symvers: string; modulesDir: string } };
+  modulesDir = target.files.modulesDir;
   for (const f of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, f), path.join(tmp, f));
   fs.copyFileSync(path.join(tree.dir, "samples/livepatch/livepatch-sample.c"), path.join(tmp, "livepatch_sample.c"));
   fs.writeFileSync(path.join(tmp, "Kbuild"), `ccflags-y += -I$(src)\nobj-m := ${[...MODULES, "livepatch_sample"].map((m) => `${m}.o`).join(" ")}\n`);
@@ -155,13 +157,27 @@ test("a module built for another kernel: vermagic names another release", () => 
 });
 
 test("bad input is exit 2 with the path and the reason, never a stack trace", () => {
-  for (const [file, why] of [
-    [path.join(tmp, "missing.ko"), /missing\.ko: no such file/],
-    [path.join(FIXTURES, "handmade.h"), /not an ELF file/],
+  const binfmt = path.join(modulesDir, "kernel/fs/binfmt_misc.ko");
+  for (const [args, why] of [
+    [[path.join(tmp, "missing.ko")], /missing\.ko: no such file/],
+    [[path.join(FIXTURES, "handmade.h")], /not an ELF file/],
+    // An ordinary module of the target: no klp_patch to check.
+    [[binfmt], /binfmt_misc\.ko: no static struct klp_patch found/],
+    [[ko("livepatch_sample"), "--kernel", "6.1.0-56-amd64", "--source", tmp], /give --kernel or --source, not both/],
   ] as const) {
-    const r = runKlp(["check", file]);
-    assert.equal(r.status, 2, r.stderr);
+    const r = runKlp(["check", ...args], 600_000);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, why);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
+});
+
+test("klp --help lists check; klp check --help says what it checks and its exit codes", () => {
+  const top = runKlp(["--help"]);
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /^\s+check\s+check a livepatch module/m);
+  const own = runKlp(["check", "--help"]);
+  assert.equal(own.status, 0);
+  assert.match(own.stdout, /usage: klp check MODULE\.ko/);
+  assert.match(own.stdout, /exit: 0 safe, 1 unsafe/);
 });
