@@ -14,7 +14,7 @@ import { preparedTree } from "./support/kernel.js";
 import { repoRoot, runKlp } from "./support/klp.js";
 
 interface Finding { kind: string; object: string; symbol: string; reason: string; hint: string }
-interface FunctionReport { object: string; oldName: string; oldSympos: number; definedIn?: string; traceable?: boolean; inlinedInto: { caller: string; replaced: boolean }[]; clones: string[] }
+interface FunctionReport { object: string; oldName: string; oldSympos: number; definedIn?: string; traceable?: boolean; inlinedInto: { caller: string; covered: boolean }[]; clones: string[] }
 interface Report { verdict: string; kernel: string; functions: FunctionReport[]; findings: Finding[] }
 
 const FIXTURES = path.join(repoRoot, "test/check");
@@ -89,7 +89,7 @@ test("the same function replaced with every caller it was inlined into is safe (
   assert.deepEqual(kinds(report), [], stderr);
   assert.equal(status, 0);
   const prlimit = report.functions.find((f) => f.oldName === "do_prlimit")!;
-  assert.ok(prlimit.inlinedInto.length >= 2 && prlimit.inlinedInto.every((c) => c.replaced), JSON.stringify(prlimit.inlinedInto));
+  assert.ok(prlimit.inlinedInto.length >= 2 && prlimit.inlinedInto.every((c) => c.covered), JSON.stringify(prlimit.inlinedInto));
   // SYSCALL_DEFINE2(getrlimit, …) hides the wrappers from a source search: their object is the one compiled for do_prlimit.
   assert.deepEqual(report.functions.map((f) => f.definedIn), Array(5).fill("kernel/sys.o"));
 });
@@ -154,6 +154,16 @@ test("a module built for another kernel: vermagic names another release", () => 
   assert.equal(status, 1);
   assert.deepEqual(kinds(report), ["modinfo vermagic"]);
   assert.match(report.findings[0]!.reason, /6\.1\.0-55-amd64, not 6\.1\.0-56-amd64/);
+});
+
+test("klp build checks the module it writes, and klp check agrees: examples/cmdline.patch", () => {
+  const b = runKlp(["build", "--patch", path.join(repoRoot, "examples/cmdline.patch"), "-o", tmp, "--name", "built_cmdline", "--json"], 1_200_000);
+  assert.equal(b.status, 0, b.stderr);
+  assert.deepEqual((JSON.parse(b.stdout) as { check: unknown }).check, { verdict: "safe", functions: 1 });
+  const { status, report, stderr } = check("built_cmdline");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+  assert.deepEqual(report.functions.map((f) => [f.oldName, f.definedIn]), [["cmdline_proc_show", "fs/proc/cmdline.o"]]);
 });
 
 test("bad input is exit 2 with the path and the reason, never a stack trace", () => {

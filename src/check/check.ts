@@ -31,6 +31,19 @@ export interface CheckContext {
   readonly tree: PreparedTree;
   readonly kernel: KernelView;
   readonly modules: ModuleIndex;
+  /** What the module's builder proved, when klp build checks its own output. */
+  readonly proven?: BuildProof;
+}
+
+/**
+ * klp build's knowledge of its own module: the original objects it compiled (where the
+ * replaced functions are defined), and per klp object the functions its binary diff found
+ * unchanged by the fix. An unchanged caller's inlined copy, or an unchanged clone, already is
+ * the fixed code, so it is no stale path.
+ */
+export interface BuildProof {
+  readonly objects: readonly DefiningObject[];
+  readonly unchanged: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** The module's directory under the kernel's modules dir (kernel/fs for binfmt_misc). */
@@ -47,13 +60,13 @@ interface FunctionCheck {
   readonly def?: DefiningObject;
 }
 
-function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, replaced: ReadonlySet<string>,
+function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, covered: ReadonlySet<string>,
   known: readonly DefiningObject[], log: (s: string) => void): FunctionCheck {
   const table = object === "vmlinux" ? c.kernel.vmlinux : c.kernel.moduleTable(object);
   const base: FunctionReport = { object, oldName: f.oldName, oldSympos: f.oldSympos, newFunc: f.newFunc, inlinedInto: [], clones: [], coldParts: [] };
   const picked = pickSymbol(f, object, symbolsNamed(table, f.oldName));
   if ("kind" in picked) {
-    const { clones, cold } = cloneFindings(f, object, table.byName.keys(), replaced);
+    const { clones, cold } = cloneFindings(f, object, table.byName.keys(), covered, false);
     return { report: { ...base, clones, coldParts: cold }, findings: [picked] };
   }
   log(`${object}: ${f.oldName}: locating and compiling its object`);
@@ -64,8 +77,8 @@ function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, replaced
   }, c.kernel, known);
   // The defining object's own names are exact; the whole table's may hold another file's clone.
   const names = "found" in at ? at.found.compiled.functions.map((x) => x.name) : table.byName.keys();
-  const clones = cloneFindings(f, object, names, replaced);
-  const o = objectFindings(f, object, at, replaced);
+  const clones = cloneFindings(f, object, names, covered, c.proven?.unchanged.has(object) ?? false);
+  const o = objectFindings(f, object, at, covered);
   return {
     report: {
       ...base, address: `0x${picked.address.toString(16)}`, inlinedInto: o.inlined, clones: clones.clones, coldParts: clones.cold,
@@ -87,10 +100,10 @@ export function checkModule(m: LivepatchModule, c: CheckContext, log: (s: string
       // A module the target lacks was reported above; its functions have nothing to be checked against.
       if (o.name !== "vmlinux" && !c.modules.modules.has(o.name)) continue;
       // Callers and clones the same klp_object replaces as well are covered by this livepatch.
-      const replaced = new Set(o.funcs.map((f) => f.oldName));
-      const known: DefiningObject[] = [];
+      const covered = new Set([...o.funcs.map((f) => f.oldName), ...(c.proven?.unchanged.get(o.name) ?? [])]);
+      const known: DefiningObject[] = [...(c.proven?.objects ?? [])];
       const run = (f: KlpFuncRead) => {
-        const r = checkFunction(c, o.name, f, replaced, known, log);
+        const r = checkFunction(c, o.name, f, covered, known, log);
         if (r.def && !known.includes(r.def)) known.push(r.def);
         return r;
       };
@@ -115,7 +128,7 @@ export function checkText(r: CheckReport): string {
   const lines = [`${r.module}: ${r.verdict.toUpperCase()} for ${r.kernel} (livepatch ${r.name})`];
   for (const f of r.functions) {
     const where = f.definedIn ? ` in ${f.definedIn}` : "";
-    const extra = [f.traceable === false ? "not traceable" : "", f.inlinedInto.length ? `inlined into ${f.inlinedInto.map((i) => `${i.caller}${i.replaced ? " (replaced too)" : ""}`).join(", ")}` : "",
+    const extra = [f.traceable === false ? "not traceable" : "", f.inlinedInto.length ? `inlined into ${f.inlinedInto.map((i) => `${i.caller}${i.covered ? " (covered)" : ""}`).join(", ")}` : "",
       f.clones.length ? `clones ${f.clones.join(", ")}` : ""].filter((s) => s !== "");
     lines.push(`  ${f.object}: ${f.oldName}${f.oldSympos ? `,${f.oldSympos}` : ""} → ${f.newFunc}${f.address ? ` (${f.address}${where})` : ""}${extra.length ? `: ${extra.join("; ")}` : ""}`);
   }

@@ -78,18 +78,21 @@ export function pickSymbol(f: KlpFuncRead, object: string, list: readonly Kernel
 
 /**
  * Clone findings from the names of the defining object (exact) or else of the whole object's
- * table. A clone the same livepatch replaces too is covered.
+ * table. A clone the same livepatch replaces too, or that the builder proved unchanged, is
+ * covered; a replaced clone's ABI is proven when the builder proved every other function of its
+ * object unchanged (its callers were compiled against the same clone).
  */
-export function cloneFindings(f: KlpFuncRead, object: string, names: Iterable<string>, replaced: ReadonlySet<string>): { findings: Finding[]; clones: string[]; cold: string[] } {
+export function cloneFindings(f: KlpFuncRead, object: string, names: Iterable<string>, covered: ReadonlySet<string>,
+  abiProven: boolean): { findings: Finding[]; clones: string[]; cold: string[] } {
   const { clones, cold } = clonesOf(f.oldName, names);
-  const open = clones.filter((c) => !replaced.has(c));
+  const open = clones.filter((c) => !covered.has(c));
   const findings: Finding[] = [];
   if (open.length) {
     findings.push({ kind: "clone", object, symbol: f.oldName,
       reason: `the compiler cloned ${f.oldName} as ${open.join(", ")}: callers that call a clone never reach the replacement of ${f.oldName}`,
       hint: `patch the callers of ${open.join(", ")} too (or the clone itself, with a replacement of the clone's own ABI)` });
   }
-  if (isCloneName(f.oldName)) {
+  if (isCloneName(f.oldName) && !abiProven) {
     findings.push({ kind: "clone", object, symbol: f.oldName,
       reason: `${f.oldName} is a compiler clone: its parameters and return are what gcc chose (IPA-SRA may drop or change them), not the C declaration's`,
       hint: "patch the original function's callers, or check the clone's ABI in the target's DWARF before writing its replacement" });
@@ -98,7 +101,7 @@ export function cloneFindings(f: KlpFuncRead, object: string, names: Iterable<st
 }
 
 /** ftrace and inlining, read from the compiled defining object. */
-export function objectFindings(f: KlpFuncRead, object: string, at: Located, replaced: ReadonlySet<string>): { findings: Finding[]; def?: DefiningObject; traceable?: boolean; inlined: InlinedCall[] } {
+export function objectFindings(f: KlpFuncRead, object: string, at: Located, covered: ReadonlySet<string>): { findings: Finding[]; def?: DefiningObject; traceable?: boolean; inlined: InlinedCall[] } {
   const base = { object, symbol: f.oldName };
   if (!("found" in at)) {
     return { inlined: [], findings: [{ ...base, kind: "unverified", reason: `cannot tell which kernel object defines ${f.oldName}: ${at.why}; ftrace and inlining were not checked`,
@@ -115,8 +118,8 @@ export function objectFindings(f: KlpFuncRead, object: string, at: Located, repl
       : `${f.oldName} has no ftrace site in ${def.object} (no __fentry__ call at its entry: notrace): the livepatch cannot redirect it`,
       hint: `patch its callers instead (they are traceable functions that call ${f.oldName})` });
   }
-  const inlined = inlinedCalls(objectDwarf(def.compiled), f.oldName, replaced);
-  const open = inlined.filter((c) => !c.replaced);
+  const inlined = inlinedCalls(objectDwarf(def.compiled), f.oldName, covered);
+  const open = inlined.filter((c) => !c.covered);
   if (open.length) {
     const callers = open.map((c) => [c.caller, ...c.via].join(" → "));
     findings.push({ ...base, kind: "inlined", reason: `gcc inlined ${f.oldName} into ${callers.join(", ")} (${def.object}): those callers keep the old code after the livepatch`,

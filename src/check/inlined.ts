@@ -86,12 +86,15 @@ export interface InlinedCall {
   readonly caller: string;
   /** Functions inlined in between, from the caller inwards. */
   readonly via: readonly string[];
-  /** The same livepatch replaces the caller too (klp build carries callers that changed). */
-  readonly replaced: boolean;
+  /**
+   * The caller's code is no stale path: the same livepatch replaces it too, or the module's
+   * builder proved it unchanged by the fix (klp build's diff carries every caller that changed).
+   */
+  readonly covered: boolean;
 }
 
 /** Every place in the object where `name` was inlined, one entry per distinct caller chain. */
-export function inlinedCalls(d: ObjectDwarf, name: string, replaced: ReadonlySet<string>): InlinedCall[] {
+export function inlinedCalls(d: ObjectDwarf, name: string, covered: ReadonlySet<string>): InlinedCall[] {
   const targets = subprogramsNamed(d.info, name);
   const seen = new Map<string, InlinedCall>();
   d.info.dies.forEach((die, i) => {
@@ -103,7 +106,7 @@ export function inlinedCalls(d: ObjectDwarf, name: string, replaced: ReadonlySet
     if (e.caller === name && !e.via.length) return;
     const via = [...e.via].reverse();
     const key = [e.caller, ...via].join(" → ");
-    if (!seen.has(key)) seen.set(key, { caller: e.caller, via, replaced: replaced.has(e.caller) });
+    if (!seen.has(key)) seen.set(key, { caller: e.caller, via, covered: covered.has(e.caller) });
   });
   return [...seen.values()];
 }
