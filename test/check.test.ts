@@ -156,14 +156,16 @@ test("a module built for another kernel: vermagic names another release", () => 
   assert.match(report.findings[0]!.reason, /6\.1\.0-55-amd64, not 6\.1\.0-56-amd64/);
 });
 
-test("klp build checks the module it writes, and klp check agrees: examples/cmdline.patch", () => {
-  const b = runKlp(["build", "--patch", path.join(repoRoot, "examples/cmdline.patch"), "-o", tmp, "--name", "built_cmdline", "--json"], 1_200_000);
+test("klp build of a fix to do_prlimit carries the getrlimit entry points it was inlined into; its check and klp check agree: safe", () => {
+  const b = runKlp(["build", "--patch", path.join(FIXTURES, "prlimit.patch"), "-o", tmp, "--name", "built_prlimit", "--json"], 1_200_000);
   assert.equal(b.status, 0, b.stderr);
-  assert.deepEqual((JSON.parse(b.stdout) as { check: unknown }).check, { verdict: "safe", functions: 1 });
-  const { status, report, stderr } = check("built_cmdline");
+  assert.deepEqual((JSON.parse(b.stdout) as { check: unknown }).check, { verdict: "safe", functions: 5 });
+  const { status, report, stderr } = check("built_prlimit");
   assert.deepEqual(kinds(report), [], stderr);
   assert.equal(status, 0);
-  assert.deepEqual(report.functions.map((f) => [f.oldName, f.definedIn]), [["cmdline_proc_show", "fs/proc/cmdline.o"]]);
+  const prlimit = report.functions.find((f) => f.oldName === "do_prlimit")!;
+  assert.deepEqual(prlimit.inlinedInto.map((c) => [c.caller, c.covered]).sort(), [
+    ["__ia32_compat_sys_getrlimit", true], ["__ia32_sys_getrlimit", true], ["__x64_compat_sys_getrlimit", true], ["__x64_sys_getrlimit", true]]);
 });
 
 test("bad input is exit 2 with the path and the reason, never a stack trace", () => {
