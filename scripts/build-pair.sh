@@ -10,6 +10,8 @@
 #
 #   KLP_TREE       the prepared tree (configured, `make modules_prepare` done)
 #   KLP_MAKE_VARS  make variables of the target kernel, e.g. "CC=gcc-12 KERNELRELEASE=6.1.0-56-amd64"
+#   KLP_ORIG_ONLY  1: PATCH must be `-`; only OUTDIR/orig/OBJ is built (klp check reads the
+#                  kernel's own objects and needs no second build)
 #
 # Each state is built with one `make $KLP_MAKE_VARS KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
 # (kbuild compiles objects of modules with -DMODULE by itself), one job at a time: kbuild's
@@ -39,6 +41,8 @@ for o in "${objs[@]}"; do
   esac
 done
 
+orig_only="${KLP_ORIG_ONLY:-0}"
+[ "$orig_only" = 0 ] || [ "$patch_arg" = "-" ] || die "KLP_ORIG_ONLY builds no patch: PATCH must be -" 2
 if [ "$patch_arg" = "-" ]; then
   patch_file=""
   patch_sum="none"
@@ -66,13 +70,14 @@ lock="$(dirname "$tree")/$(basename "$tree").lock"
 want_stamp() {
   printf 'patch=%s\nkcflags=%s\nmake=%s\ntree=%s %s\nobjs=%s\n' "$patch_sum" "$KCFLAGS_PAIR" \
     "${MAKE_VARS[*]}" "$tree" "$(sha256sum < "$ready" | cut -d' ' -f1)" "${objs[*]}"
+  [ "$orig_only" = 0 ] || printf 'orig-only\n'
 }
 
 pair_complete() {
   [ -f "$pair_stamp" ] && [ "$(cat "$pair_stamp")" = "$(want_stamp)" ] || return 1
   local o
   for o in "${objs[@]}"; do
-    [ -s "$outdir/orig/$o" ] && [ -s "$outdir/patched/$o" ] || return 1
+    [ -s "$outdir/orig/$o" ] && { [ "$orig_only" = 1 ] || [ -s "$outdir/patched/$o" ]; } || return 1
   done
 }
 
@@ -189,7 +194,7 @@ if [ -n "$patch_file" ]; then
   log "applied $patch_arg (${patched_files[*]})"
 fi
 
-build patched
+[ "$orig_only" = 1 ] || build patched
 
 if [ -n "$patch_file" ]; then
   revert || die "cannot restore the tree"

@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { checkModule, type BuildProof } from "./check/check.js";
+import { openModule, readLivepatchModule } from "./check/module.js";
 import { analyzeDiff, writeAtomically, type DiffAnalysis } from "./diff.js";
 import { STB_GLOBAL, STT_FUNC } from "./elf/constants.js";
 import { writeElf } from "./elf/writer.js";
@@ -21,7 +23,7 @@ import { foreignKeys, keysThroughTrampolines } from "./klp/static-calls.js";
 import { prove, type ProofCounts, type ProofItem, type ProofRequest } from "./proof/proof.js";
 import { runningKernel } from "./proof/running-kernel.js";
 import { cacheDir } from "./target/cache.js";
-import { kernelSymbols } from "./target/modules.js";
+import { kernelSymbols, targetModules } from "./target/modules.js";
 import { describeTarget, type Target } from "./target/target.js";
 import { prepareTree } from "./target/tree.js";
 
@@ -57,6 +59,8 @@ export interface BuildResult {
   readonly patchOffsets: readonly string[];
   /** What the byte proof compared against the running kernel's own bytes. */
   readonly proof: ProofCounts;
+  /** klp check's verdict on the written module (a build whose module is unsafe writes nothing). */
+  readonly check: { readonly verdict: "safe" | "unsafe"; readonly functions: number };
   readonly steps: readonly BuildStep[];
 }
 
@@ -208,11 +212,37 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     fs.mkdirSync(opts.outDir, { recursive: true });
     writeAtomically(out, convertToLivepatch(ko, fs.readFileSync(ko), plan));
   }, () => out);
+  // The module as klp check reads any livepatch: what the kernel will load, judged again.
+  const check = step("check", () => checkModule(readLivepatchModule(openModule(out), tree.layouts),
+    { target: t, tree, kernel: k, modules: targetModules(t), proven: buildProof(tree.dir, changedPairs) }, log),
+  (r) => `${r.verdict}: ${r.functions.length} function(s), ${r.findings.length} finding(s)`);
+  if (check.verdict !== "safe") {
+    fs.rmSync(out, { force: true });
+    throw refuse(`klp check finds the module it wrote unsafe (${check.findings.length} finding(s)); ${out} removed`,
+      check.findings.map((f) => ({ symbol: f.symbol, object: f.object, reason: f.reason, hint: f.hint })), opts.patch);
+  }
   return {
     module: out, name,
     kernel: { release: t.release, package: t.debian.imagePackage, packageVersion: t.debian.packageVersion, source: `${t.source.package} ${t.source.version}`, tree: tree.dir },
-    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: offsets, proof, steps,
+    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: offsets, proof,
+    check: { verdict: check.verdict, functions: check.functions.length }, steps,
   };
+}
+
+/**
+ * What the build proved for klp check: the original objects it compiled, and per livepatch
+ * object the functions its diff found unchanged (a caller with the changed function inlined
+ * would have changed too, and been carried).
+ */
+function buildProof(tree: string, pairs: readonly { obj: string; a: DiffAnalysis }[]): BuildProof {
+  const unchanged = new Map<string, Set<string>>();
+  for (const { obj, a } of pairs) {
+    const touched = new Set([...a.sel.changed.map((c) => c.origName ?? c.name), ...a.sel.removed, ...a.sel.ignored]);
+    const set = unchanged.get(klpObjectName(tree, obj)) ?? new Set<string>();
+    for (const f of a.o.functions) if (!touched.has(f.name)) set.add(f.name);
+    unchanged.set(klpObjectName(tree, obj), set);
+  }
+  return { objects: pairs.map(({ obj, a }) => ({ object: obj, compiled: a.o })), unchanged };
 }
 
 function definedNames(a: DiffAnalysis): { name: string; isFunction: boolean }[] {

@@ -99,6 +99,7 @@ test("6.1: layouts learned from the target agree with the DWARF of its own alter
   const pair = buildPair("-", [obj], "layouts-alternative");
   for (const [struct, want] of Object.entries(tree.layouts)) {
     if (struct === "pi_entry" || struct === "kernel_symbol" || struct === "_ddebug") continue; // not used by alternative.c
+    if (struct.startsWith("klp_")) continue; // livepatch's own, checked against kernel/livepatch/core.o below
     const got = pahole(struct, pair.orig[0]!);
     assert.equal(want.size, got.size, `${struct} size`);
     for (const [field, l] of Object.entries(want.fields)) {
@@ -110,6 +111,20 @@ test("6.1: layouts learned from the target agree with the DWARF of its own alter
   assert.deepEqual(tree.layouts["alt_instr"]!.fields["replacementlen"], { offset: 11, size: 1 });
   assert.deepEqual(tree.layouts["bug_entry"]!.fields["line"], { offset: 8, size: 2 });
   assert.equal(tree.layouts["paravirt_patch_site"]!.size, 16);
+});
+
+test("6.1: klp_patch, klp_object and klp_func as learned agree with the DWARF of kernel/livepatch/core.o", () => {
+  const tree = preparedTree();
+  const pair = buildPair("-", ["kernel/livepatch/core.o"], "layouts-livepatch");
+  for (const struct of ["klp_patch", "klp_object", "klp_func"]) {
+    const want = tree.layouts[struct]!;
+    const got = pahole(struct, pair.orig[0]!);
+    assert.equal(want.size, got.size, `${struct} size`);
+    for (const [field, l] of Object.entries(want.fields)) assert.equal(l.offset, got.offsets.get(field), `${struct}.${field}`);
+  }
+  // What klp check follows: objs and funcs pointers, old_sympos an unsigned long after two pointers.
+  assert.deepEqual(tree.layouts["klp_func"]!.fields["old_sympos"], { offset: 16, size: 8 });
+  assert.deepEqual(tree.layouts["klp_object"]!.fields["funcs"], { offset: 8, size: 8 });
 });
 
 test("6.12: alt_instr is 14 bytes with a u32 ft_flags; no paravirt patch sites", () => {

@@ -58,6 +58,7 @@ export function buildCommand(argv: string[]): number {
   }
   if (r.unchangedObjects.length) lines.push(`  unchanged: ${r.unchangedObjects.join(", ")}`);
   for (const n of r.patchOffsets) lines.push(`  note: ${n} — check that the patched functions are the ones meant`);
+  lines.push(`  checked: ${r.check.verdict} (klp check on the written module: ${r.check.functions} function(s))`);
   lines.push(`  proven: ${r.proof.functions} function(s), ${r.proof.data} data object(s) equal the running kernel's bytes (${r.proof.references} references resolved alike)`);
   lines.push(`  total ${r.steps.reduce((s, x) => s + x.seconds, 0).toFixed(1)} s: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)} s`).join(", ")}`);
   process.stdout.write(lines.join("\n") + "\n");

@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   build: async () => (await import("./build.js")).buildCommand,
   "vm-test": async () => (await import("./vm-test.js")).vmTestCommand,
   target: async () => (await import("./target.js")).targetCommand,
+  check: async () => (await import("./check.js")).checkCommand,
 };
 
 const usage = `usage: klp <command> [options]
@@ -19,7 +20,8 @@ commands:
   diff    compare two builds of a kernel object; extract what a livepatch must carry
   build   build a livepatch module from a source patch
   vm-test boot the target kernel in qemu with a livepatch module and check it
-  target  show (and with --prepare, prepare) the target kernel and its exact source`;
+  target  show (and with --prepare, prepare) the target kernel and its exact source
+  check   check a livepatch module (hand-made or generated) against the target kernel`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

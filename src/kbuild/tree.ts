@@ -69,3 +69,13 @@ export function installKlpkitHeader(tree: string): void {
   if (fs.existsSync(dst) && fs.readFileSync(dst).equals(want)) return;
   fs.writeFileSync(dst, want);
 }
+
+/**
+ * Builds `objects` of the unpatched tree into outDir/orig/ (cached like any original build):
+ * the kernel's own objects, as `klp check` reads them for ftrace sites and DWARF.
+ */
+export function buildOriginalObjects(tree: BuildTree, outDir: string, objects: readonly string[]): string[] {
+  runScript("build-pair.sh", ["-", outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" "), KLP_ORIG_ONLY: "1" },
+    `building ${objects.join(", ")} of the kernel's own source`);
+  return objects.map((o) => path.join(outDir, "orig", o));
+}

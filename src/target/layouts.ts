@@ -23,7 +23,14 @@ const PROBES: readonly (readonly [string, string])[] = [
   ["pi_entry", "linux/printk.h"],
   ["_ddebug", "linux/dynamic_debug.h"],
   ["kernel_symbol", "linux/export.h"],
+  // What `klp check` walks in a livepatch module: klp_patch → objs[] → funcs[].
+  ["klp_patch", "linux/livepatch.h"],
+  ["klp_object", "linux/livepatch.h"],
+  ["klp_func", "linux/livepatch.h"],
 ];
+
+/** The cache key names the probes too: a tree probed before a struct was added probes again. */
+const PROBE_SET = PROBES.map(([n]) => n).join(",");
 
 /**
  * One member line of pahole's output: `s32 instr_offset; /* 0 4 *\/`, a bitfield
@@ -68,7 +75,7 @@ function fromJson(text: string): Layouts {
 export function probeLayouts(tree: string, makeVars: readonly string[], cacheFile: string, key: string): Layouts {
   try {
     const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { key: string; layouts: string };
-    if (cached.key === key) return fromJson(cached.layouts);
+    if (cached.key === `${key}\n${PROBE_SET}`) return fromJson(cached.layouts);
   } catch { /* not probed yet */ }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "klp-layouts-"));
   try {
@@ -92,7 +99,7 @@ export function probeLayouts(tree: string, makeVars: readonly string[], cacheFil
     for (const need of ["alt_instr", "bug_entry", "exception_table_entry", "jump_entry"]) {
       if (!layouts.has(need)) throw new KlpError(ExitCode.badInput, `could not learn struct ${need} of the kernel in ${tree} (probe compile or pahole failed)`);
     }
-    writeCacheFile(cacheFile, JSON.stringify({ key, layouts: toJson(layouts) }));
+    writeCacheFile(cacheFile, JSON.stringify({ key: `${key}\n${PROBE_SET}`, layouts: toJson(layouts) }));
     return layouts;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

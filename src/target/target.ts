@@ -34,3 +34,8 @@ export interface Target {
 export function describeTarget(t: Target): string {
   return `${t.release} (${t.debian.imagePackage} ${t.debian.packageVersion}, source ${t.source.package} ${t.source.version}, ${t.compiler.versionText})`;
 }
+
+/** The kernel's source directory of an architecture (SRCARCH): x86_64 code lives in arch/x86. */
+export function sourceArch(arch: TargetArch): string {
+  return arch === "x86_64" ? "x86" : arch;
+}
