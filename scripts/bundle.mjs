@@ -11,13 +11,22 @@ import { build } from "esbuild";
 const COMMANDS = ["diff", "build", "vm-test", "target"];
 const chunk = (name) => `klp-${name}.cjs`;
 
-/** Imports between bundles become require()s of the sibling file in dist/. */
+/**
+ * Imports between bundles: errors.js becomes a require() of its sibling bundle; main.ts's
+ * `import("./diff.js")` loads dist/klp-diff.cjs through V8's code cache (src/cli/compile-cache.ts).
+ */
 const split = (self) => ({
   name: "klp-split",
   setup(b) {
     b.onResolve({ filter: /(^|\/)errors\.js$/ }, () => (self === "errors" ? undefined : { path: `./${chunk("errors")}`, external: true }));
     b.onResolve({ filter: new RegExp(`^\\./(${COMMANDS.join("|")})\\.js$`) }, (a) =>
-      a.importer.endsWith("src/cli/main.ts") ? { path: `./${chunk(a.path.slice(2, -3))}`, external: true } : undefined);
+      a.importer.endsWith("src/cli/main.ts") ? { path: a.path.slice(2, -3), namespace: "klp-command" } : undefined);
+    b.onLoad({ filter: /.*/, namespace: "klp-command" }, (a) => ({
+      contents: `const { requireBundle } = require("./compile-cache.js");
+module.exports = requireBundle(require("node:path").join(__dirname, ${JSON.stringify(chunk(a.path))}));`,
+      resolveDir: "src/cli",
+      loader: "js",
+    }));
   },
 });
 

@@ -4,7 +4,7 @@ import { SHN_UNDEF } from "../elf/constants.js";
 import type { ElfSection } from "../elf/types.js";
 import { constantPoolEntry, isPrivateObjectSection, locationRanges, privateObjectKind } from "../object/anonymous.js";
 import type { KObject, Referent } from "../object/kobject.js";
-import { firstDifference, relocMasks } from "./bytes.js";
+import { firstDifferenceOutside } from "./bytes.js";
 
 const hex = (n: number) => (n < 0 ? `-0x${(-n).toString(16)}` : `+0x${n.toString(16)}`);
 
@@ -86,7 +86,7 @@ export class Referents {
     }
     if (same) {
       const location = whole ? locationRanges(sa, a.relocs.indexAt(0) === 0, this.o.arch.pointerSize) : [];
-      same = firstDifference(a.bytes, b.bytes, [...relocMasks(a.relocs, this.o.arch), ...location]) < 0;
+      same = firstDifferenceOutside(a.bytes, b.bytes, a.relocs, this.o.arch, location) < 0;
     }
     this.places.set(key, same);
     return same;
