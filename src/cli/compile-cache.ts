@@ -6,24 +6,26 @@
 // bundle's own bytes and is used only when they are the bytes loaded now (V8 itself checks only
 // the length of the source), and V8 rejects it after a Node upgrade, when it is written again.
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does in Node 22.
-import fs from "node:fs";
-import Module from "node:module";
-import path from "node:path";
-import vm from "node:vm";
+// Named imports throughout: a default import of a Node module is bundled as a copy of all of its
+// properties (esbuild's __toESM), in the one file every command loads.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire, wrap } from "node:module";
+import { basename, dirname, join } from "node:path";
+import { Script } from "node:vm";
 import { cacheRoot } from "../target/cache.js";
 
 /** Where the cache of `file` lives: one per install of klp (by path) and per V8 version. */
 function cacheFileOf(file: string): string {
   let h = 0x811c9dc5; // FNV-1a of the path: two checkouts of klp must not evict each other
   for (let i = 0; i < file.length; i++) h = Math.imul(h ^ file.charCodeAt(i), 0x01000193);
-  const name = `${path.basename(file, ".cjs")}-${(h >>> 0).toString(16)}-v8-${process.versions.v8}.bin`;
-  return path.join(cacheRoot(), "compile-cache", name);
+  const name = `${basename(file, ".cjs")}-${(h >>> 0).toString(16)}-v8-${process.versions.v8}.bin`;
+  return join(cacheRoot(), "compile-cache", name);
 }
 
 /** The cached code of `source`, when the cache file starts with exactly these bytes. */
 function readCache(cacheFile: string, source: Buffer): Buffer | undefined {
   try {
-    const c = fs.readFileSync(cacheFile);
+    const c = readFileSync(cacheFile);
     return c.length > source.length && c.subarray(0, source.length).equals(source) ? c.subarray(source.length) : undefined;
   } catch {
     return undefined;
@@ -31,27 +33,27 @@ function readCache(cacheFile: string, source: Buffer): Buffer | undefined {
 }
 
 /** Best effort: a cache that cannot be written (read-only home) only costs the next run time. */
-function writeCache(cacheFile: string, source: Buffer, script: vm.Script): void {
+function writeCache(cacheFile: string, source: Buffer, script: Script): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-    fs.writeFileSync(tmp, Buffer.concat([source, script.createCachedData()]));
-    fs.renameSync(tmp, cacheFile);
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    writeFileSync(tmp, Buffer.concat([source, script.createCachedData()]));
+    renameSync(tmp, cacheFile);
   } catch {
-    fs.rmSync(tmp, { force: true });
+    rmSync(tmp, { force: true });
   }
 }
 
 /** `require(file)` of a CommonJS bundle, compiled from V8's code cache when there is one. */
 export function requireBundle(file: string): unknown {
-  if (process.env["NODE_DISABLE_COMPILE_CACHE"]) return Module.createRequire(file)(file);
-  const source = fs.readFileSync(file);
+  if (process.env["NODE_DISABLE_COMPILE_CACHE"]) return createRequire(file)(file);
+  const source = readFileSync(file);
   const cacheFile = cacheFileOf(file);
   const cachedData = readCache(cacheFile, source);
-  const script = new vm.Script(Module.wrap(source.toString("utf8")), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new Script(wrap(source.toString("utf8")), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as unknown };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, Module.createRequire(file), module, file, path.dirname(file));
+  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   if (!cachedData || script.cachedDataRejected) process.once("exit", () => writeCache(cacheFile, source, script));
   return module.exports;
 }

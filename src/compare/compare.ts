@@ -41,10 +41,9 @@ export class Comparer {
       if (i >= ra.length || j >= rb.length) break;
       const ox = ra.offset(i), oy = rb.offset(j);
       if (ox !== oy || ra.type(i) !== rb.type(j)) return `${what}: code differs at +${hex(Math.min(ox, oy))}`;
-      const rx = this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), a.section);
-      const ry = this.p.referentOf(rb.sym(j), rb.type(j), rb.addend(j), b.section);
-      if (!this.refs.same(rx, ry)) {
-        const dx = describeReferent(rx), dy = describeReferent(ry);
+      if (!this.refs.sameRelocation(ra, i, a.section, rb, j, b.section)) {
+        const dx = describeReferent(this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), a.section));
+        const dy = describeReferent(this.p.referentOf(rb.sym(j), rb.type(j), rb.addend(j), b.section));
         return `${what} +${hex(ox)}: ${dx === dy ? `what ${dx} holds differs` : `refers to ${dx}, now ${dy}`}`;
       }
       i++;

@@ -2,7 +2,7 @@
 // validated here, so layers above never see an out-of-range value: a truncated or corrupted
 // object becomes a KlpError naming the file and the field, not a RangeError.
 import { badInput } from "../errors.js";
-import { bigEndian, littleEndian, type ByteOrder } from "./bytes.js";
+import { bigEndian, joinI64, joinU64, littleEndian, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
 import { RelocTable } from "./relocs.js";
 import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
@@ -154,13 +154,14 @@ export class ElfFile {
     const end = target.type !== C.SHT_NOBITS ? target.size : Infinity;
     // A little-endian object read on a little-endian host, its RELA section 4-aligned as
     // assemblers write it: six 32-bit words per entry from one typed view, not six calls.
-    const words = order.little && HOST_LITTLE && (buf.byteOffset + s.offset) % 4 === 0
-      ? new Uint32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
+    const view = order.little && HOST_LITTLE && (buf.byteOffset + s.offset) % 4 === 0;
+    const words = view ? new Uint32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
+    const ints = view ? new Int32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
     // r_info: high 32 bits symbol, low 32 bits type (ELF64).
     const symAt = order.little ? 12 : 8, typeAt = order.little ? 8 : 12;
     for (let i = 0; i < n; i++) {
       const o = s.offset + i * C.RELA_SIZE, w = i * 6;
-      const offset = words ? words[w]! + words[w + 1]! * TWO32 : order.u64(buf, o);
+      const offset = words ? joinU64(words[w]!, words[w + 1]!) : order.u64(buf, o);
       const sym = words ? words[w + 3]! : order.u32(buf, o + symAt);
       if (sym >= nsyms) throw this.bad(`section ${s.name}: relocation ${i} uses symbol ${sym}, but the symbol table has ${nsyms}`);
       if (offset >= end) {
@@ -169,7 +170,7 @@ export class ElfFile {
       t.offsets[i] = offset;
       t.syms[i] = sym;
       t.types[i] = words ? words[w + 2]! : order.u32(buf, o + typeAt);
-      t.addends[i] = words ? words[w + 4]! + (words[w + 5]! | 0) * TWO32 : order.i64(buf, o + 16);
+      t.addends[i] = ints ? joinI64(ints[w + 4]!, ints[w + 5]!) : order.i64(buf, o + 16);
     }
     return t;
   }
@@ -232,7 +233,6 @@ export class ElfFile {
   }
 }
 
-const TWO32 = 0x1_0000_0000;
 const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**

@@ -11,6 +11,7 @@ import { exportsOf } from "./exports.js";
 import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
 import { prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
+import { Resolved } from "./resolved.js";
 import { parallelEntrySize, resolveTable, type TableSample } from "./table-layouts.js";
 import { tableRank, tableSpec, type SpecialTable, type TableSpec } from "./tables.js";
 
@@ -131,6 +132,8 @@ export class KObject {
   private readonly tables = new Map<number, SpecialTable>();
   private readonly tableIndex = new Map<string, Map<number, SpecialEntry[]>>();
   private ownersCache: Map<number, Set<number>> | undefined;
+  /** Where this object's own loops resolve a relocation; read before the next one. */
+  private readonly scratch = new Resolved();
   private placesCache: Map<number, number[]> | undefined;
 
   constructor(readonly elf: ElfFile, readonly arch: Arch, readonly options: KObjectOptions = {}) {
@@ -193,8 +196,8 @@ export class KObject {
       calleeAt(offset) {
         const i = f.relocs.indexAt(offset);
         if (i < 0) return undefined;
-        const ref = object.referentOf(f.relocs.sym(i), f.relocs.type(i), f.relocs.addend(i), f.section);
-        return ref.kind === "sym" ? ref.sym.name : undefined;
+        const ref = object.resolve(f.relocs.sym(i), f.relocs.type(i), f.relocs.addend(i), f.section, object.scratch);
+        return ref.kind === "sym" ? ref.sym!.name : undefined;
       },
       get ftraceSites() {
         sites ??= object.entriesOf(f, (t) => t.kind === "sites" && t.ftrace === true).map((e) => e.at);
@@ -213,34 +216,38 @@ export class KObject {
   }
 
   referentOf(symIndex: number, type: number, addend: number, from: ElfSection): Referent {
+    return this.resolve(symIndex, type, addend, from, new Resolved()).referent();
+  }
+
+  /** What referentOf says, written into `r` (see resolved.ts): no allocation. */
+  resolve(symIndex: number, type: number, addend: number, from: ElfSection, r: Resolved): Resolved {
     const sym = this.elf.symbols[symIndex];
-    if (!sym || symIndex === 0) return { kind: "none" };
+    if (!sym || symIndex === 0) return r.none();
     const owner = this.prefixOwner.get(symIndex);
     // A reference to `__pfx_foo` is one to foo's preamble: foo at a negative offset.
-    if (owner) return { kind: "sym", sym: owner.sym, offset: addend + sym.value - owner.sym.value };
-    if (sym.type !== C.STT_SECTION) return { kind: "sym", sym, offset: addend };
+    if (owner) return r.toSym(owner.sym, addend + sym.value - owner.sym.value);
+    if (sym.type !== C.STT_SECTION) return r.toSym(sym, addend);
     const section = this.elf.sections[sym.shndx];
-    if (!section) return { kind: "none" };
+    if (!section) return r.none();
     const biases = from.flags & C.SHF_EXECINSTR ? this.arch.pcTargetBiases(type) : EXACT;
     if (isStrings(section)) {
       const data = this.elf.data(section.index);
       const at = addend + biases[0]!;
-      if (at < 0 || at >= data.length) return { kind: "sec", section, offset: addend, target: Math.max(0, at) };
-      let start = at;
-      while (start > 0 && data[start - 1] !== 0) start--;
+      if (at < 0 || at >= data.length) return r.toSec(section, addend, Math.max(0, at));
+      const start = at === 0 ? 0 : data.lastIndexOf(0, at - 1) + 1;
       let end = data.indexOf(0, at);
       if (end < 0) end = data.length;
-      return { kind: "str", section, text: data.toString("latin1", start, end), start, offset: addend - start };
+      return r.toStr(section, data, start, end, addend - start);
     }
     const cover = this.covers.get(section.index);
     if (cover) {
-      for (const b of biases) {
-        const s = covering(cover, addend + b);
-        if (s) return { kind: "sym", sym: s, offset: addend - s.value };
+      for (let k = 0; k < biases.length; k++) {
+        const s = covering(cover, addend + biases[k]!);
+        if (s) return r.toSym(s, addend - s.value);
       }
-      if (cover.syms.length === 1) return { kind: "sym", sym: cover.syms[0]!, offset: addend - cover.syms[0]!.value };
+      if (cover.syms.length === 1) return r.toSym(cover.syms[0]!, addend - cover.syms[0]!.value);
     }
-    return { kind: "sec", section, offset: addend, target: Math.max(0, addend + biases[0]!) };
+    return r.toSec(section, addend, Math.max(0, addend + biases[0]!));
   }
 
   /** For each data symbol, the functions whose code refers to it (computed on first use). */
@@ -250,11 +257,10 @@ export class KObject {
     for (const f of this.functions) {
       const rs = f.relocs;
       for (let i = 0; i < rs.length; i++) {
-        const ref = this.referentOf(rs.sym(i), rs.type(i), rs.addend(i), f.section);
-        if (ref.kind !== "sym" || !this.byIndex.has(ref.sym.index)) continue;
-        const set = out.get(ref.sym.index) ?? new Set<number>();
-        set.add(f.sym.index);
-        out.set(ref.sym.index, set);
+        const ref = this.resolve(rs.sym(i), rs.type(i), rs.addend(i), f.section, this.scratch);
+        if (ref.kind !== "sym" || !this.byIndex.has(ref.sym!.index)) continue;
+        const set = out.get(ref.sym!.index);
+        if (set) set.add(f.sym.index); else out.set(ref.sym!.index, new Set([f.sym.index]));
       }
     }
     this.ownersCache = out;
@@ -328,8 +334,8 @@ export class KObject {
           return target !== undefined && (target.flags & C.SHF_EXECINSTR) !== 0;
         },
         refersToFunction: (i) => {
-          const ref = this.referentOf(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section);
-          return ref.kind === "sym" && this.byIndex.get(ref.sym.index)?.kind === "function";
+          const ref = this.resolve(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section, this.scratch);
+          return ref.kind === "sym" && this.byIndex.get(ref.sym!.index)?.kind === "function";
         },
       };
       t = resolveTable(tableSpec(section.name)!, sample, this.context());
@@ -361,9 +367,9 @@ export class KObject {
       for (let i = 0; i < rs.length; i++) {
         const off = rs.offsets[i]!;
         if (off % table.entrySize !== table.ownerField) continue;
-        const ref = this.referentOf(rs.syms[i]!, rs.types[i]!, rs.addends[i]!, section);
+        const ref = this.resolve(rs.syms[i]!, rs.types[i]!, rs.addends[i]!, section, this.scratch);
         if (ref.kind !== "sym") continue;
-        const owner = this.byIndex.get(ref.sym.index);
+        const owner = this.byIndex.get(ref.sym!.index);
         if (!owner || owner.kind !== "function") continue;
         const list = index.get(owner.sym.index) ?? [];
         list.push({ table, section, index: (off - table.ownerField) / table.entrySize, at: ref.offset });
