@@ -5,6 +5,7 @@ import { badInput } from "../errors.js";
 import { bigEndian, joinI64, joinU64, littleEndian, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
 import { RelocTable } from "./relocs.js";
+import { readLater } from "./sparse-read.js";
 import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
 
 const MAX_ALIGN = 1 << 24;
@@ -16,6 +17,8 @@ export class ElfFile {
   private readonly relaByTarget = new Map<number, number[]>();
   private readonly relocCache = new Map<number, RelocTable>();
   private symbolsCache: readonly ElfSymbol[] | undefined;
+  /** Sections whose bytes are not in `buf` yet (see sparse-read.ts), read on first use. */
+  private readonly unread: Set<number>;
 
   private constructor(
     readonly path: string,
@@ -26,8 +29,10 @@ export class ElfFile {
     readonly eflags: number,
     readonly osabi: number,
     sections: ElfSection[],
+    unread: Set<number>,
   ) {
     this.sections = sections;
+    this.unread = unread;
     const symtabs = sections.filter((s) => s.type === C.SHT_SYMTAB);
     if (symtabs.length > 1) throw this.bad("more than one symbol table");
     this.symtabIndex = symtabs[0]?.index ?? 0;
@@ -48,7 +53,8 @@ export class ElfFile {
     return buf[5] === C.ELFDATA2MSB ? buf.readUInt16BE(16) : buf.readUInt16LE(16);
   }
 
-  static parse(path: string, buf: Buffer): ElfFile {
+  /** `unread`: sections whose bytes `buf` does not hold yet (readSparse); they are read on first use. */
+  static parse(path: string, buf: Buffer, unread: Set<number> = new Set()): ElfFile {
     const bad = (why: string) => badInput(path, why);
     if (buf.length < 4 || buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46) {
       throw bad(buf.length === 0 ? "empty file, not an ELF object" : "not an ELF file (bad magic)");
@@ -98,14 +104,29 @@ export class ElfFile {
         link: order.u32(buf, o + 40), info: order.u32(buf, o + 44), addralign: order.u64(buf, o + 48), entsize: order.u64(buf, o + 56),
       };
     }
-    return new ElfFile(path, buf, order, type, machine, eflags, buf[7]!, sections);
+    return new ElfFile(path, buf, order, type, machine, eflags, buf[7]!, sections, unread);
   }
 
   /** The bytes of a section, as a view (no copy). SHT_NOBITS sections have none. */
   data(index: number): Buffer {
     const s = this.sections[index]!;
     if (s.type === C.SHT_NOBITS || s.type === C.SHT_NULL) return this.buf.subarray(0, 0);
+    this.need(s);
     return this.buf.subarray(s.offset, s.offset + s.size);
+  }
+
+  /** Bytes [start, end) of a section that has them, as one view (no copy). */
+  bytes(index: number, start: number, end: number): Buffer {
+    const s = this.sections[index]!;
+    this.need(s);
+    return this.buf.subarray(s.offset + start, s.offset + end);
+  }
+
+  /** Brings the bytes of `s` into `buf` when sparse-read.ts left them out. */
+  private need(s: ElfSection): void {
+    if (this.unread.size === 0 || !this.unread.has(s.index)) return;
+    readLater(this.path, this.buf, s.offset, s.size);
+    this.unread.delete(s.index);
   }
 
   /** The symbol table, read on first use (a module's .modinfo reader never needs it). */
@@ -149,6 +170,7 @@ export class ElfFile {
     const { buf, order } = this;
     const target = this.sections[s.info]!;
     const nsyms = this.symbols.length;
+    this.need(s);
     const n = Math.floor(s.size / C.RELA_SIZE);
     const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
     const end = target.type !== C.SHT_NOBITS ? target.size : Infinity;
@@ -200,6 +222,7 @@ export class ElfFile {
     const strtab = this.sections[symtab.link]!;
     if (strtab.type !== C.SHT_STRTAB) throw this.bad(`symbol table's sh_link ${symtab.link} is not a string table`);
     const xindex = this.sections.find((s) => s.type === C.SHT_SYMTAB_SHNDX && s.link === symtab.index);
+    for (const s of [symtab, strtab, ...(xindex ? [xindex] : [])]) this.need(s);
     const n = Math.floor(symtab.size / C.SYM_SIZE);
     if (xindex && xindex.size < n * 4) throw this.bad(`SHT_SYMTAB_SHNDX section is shorter than the symbol table`);
     const names = new StringTable(buf, strtab.offset, strtab.size);

@@ -162,9 +162,10 @@ export class KObject {
       if (!nobits && sym.value + sym.size > section.size) {
         throw elf.bad(`symbol ${sym.name} (${sym.size} bytes at ${sym.value}) lies past the end of section ${section.name}`);
       }
-      const bytes = nobits ? EMPTY : elf.data(sym.shndx).subarray(sym.value, sym.value + sym.size);
+      const bytes = nobits ? EMPTY : elf.bytes(sym.shndx, sym.value, sym.value + sym.size);
+      // Most functions start their section (sym.value 0), where no padding can be in front.
       const prefix = sym.type !== C.STT_FUNC ? undefined
-        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
+        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
       const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);

@@ -39,7 +39,7 @@ export function prefixesOf(symbols: readonly ElfSymbol[]): Prefixes {
   const candidates = new Map<string, ElfSymbol[]>();
   for (let i = 0; i < symbols.length; i++) {
     const s = symbols[i]!;
-    const m = s.type === C.STT_FUNC || s.type === C.STT_NOTYPE ? PREFIX.exec(s.name) : null;
+    const m = (s.type === C.STT_FUNC || s.type === C.STT_NOTYPE) && s.name.startsWith("__") ? PREFIX.exec(s.name) : null;
     if (!m || s.shndx === C.SHN_UNDEF || s.shndx >= C.SHN_LORESERVE) continue;
     const list = candidates.get(m[2]!) ?? [];
     list.push(s);
