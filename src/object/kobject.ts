@@ -200,6 +200,14 @@ export class KObject {
         const ref = object.resolve(f.relocs.sym(i), f.relocs.type(i), f.relocs.addend(i), f.section, object.scratch);
         return ref.kind === "sym" ? ref.sym!.name : undefined;
       },
+      refersToAny(names) {
+        const rs = f.relocs;
+        for (let i = 0; i < rs.length; i++) {
+          const ref = object.resolve(rs.sym(i), rs.type(i), rs.addend(i), f.section, object.scratch);
+          if (ref.kind === "sym" && names.has(ref.sym!.name)) return true;
+        }
+        return false;
+      },
       get ftraceSites() {
         sites ??= object.entriesOf(f, (t) => t.kind === "sites" && t.ftrace === true).map((e) => e.at);
         return sites;
