@@ -25,6 +25,7 @@ read -r -a DIRS <<< "${KLP_CORPUS_DIRS:-kernel kernel/bpf kernel/sched kernel/ti
 MAX="${KLP_CORPUS_MAX:-240}"
 export KLP_KERNEL="${KLP_KERNEL:-6.1.0-56-amd64}"
 KCFLAGS_PAIR="-ffunction-sections -fdata-sections"
+MAKE_VARS="CC=gcc-12 KERNELRELEASE=$KLP_KERNEL"
 
 log() { printf 'corpus: %s\n' "$*" >&2; }
 die() { printf 'corpus: error: %s\n' "$*" >&2; exit 1; }
@@ -49,7 +50,9 @@ tree_of() {
   fi
   local tarball
   tarball="$(ls "$x"/usr/src/linux-source-*.tar.xz)"
-  KLP_CACHE="$CORPUS/cache-$v" KLP_SOURCE_TARBALL="$tarball" nice -n 10 bash "$here/scripts/kernel-tree.sh" | tail -n 1
+  # The kernel's own compiler and release, as src/target/tree.ts prepares klpkit's trees.
+  KLP_TREE_DIR="$CORPUS/cache-$v" KLP_SOURCE_TARBALL="$tarball" KLP_CONFIG="/boot/config-$KLP_KERNEL" \
+    KLP_MAKE_VARS="$MAKE_VARS" nice -n 10 bash "$here/scripts/kernel-tree.sh" | tail -n 1
 }
 
 # kbuild's obj-y/obj-m of a directory (composite objects expanded), evaluated against the config.
@@ -98,7 +101,7 @@ for i in 0 1; do
   v="${VERSIONS[$i]}" tree="${trees[$i]}" out="$CORPUS/pairs/$v"
   if [ -f "$out/.complete" ]; then log "$v: built"; continue; fi
   log "$v: make -k -j2 ${#objs[@]} objects in $tree (nice 10)"
-  (cd "$tree" && nice -n 10 make -k -j2 KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >/dev/null 2>"$CORPUS/make-$v.log") ||
+  (cd "$tree" && nice -n 10 make -k -j2 $MAKE_VARS KCFLAGS="$KCFLAGS_PAIR" "${objs[@]}" >/dev/null 2>"$CORPUS/make-$v.log") ||
     log "$v: make reported errors (see $CORPUS/make-$v.log); objects it could not build are dropped"
   for o in "${objs[@]}"; do
     if [ -f "$tree/$o" ]; then mkdir -p "$out/$(dirname "$o")"; cp "$tree/$o" "$out/$o"; fi

@@ -5,6 +5,8 @@ export interface CodeView {
   readonly code: Buffer;
   /** Name of the symbol a relocation at `offset` refers to, when it is a named symbol. */
   calleeAt(offset: number): string | undefined;
+  /** True when a relocation of the function names (as calleeAt would) a symbol in `names`. */
+  refersToAny(names: ReadonlyMap<string, unknown>): boolean;
   /**
    * Offsets in the function that an ftrace location table records (`__mcount_loc`,
    * `__patchable_function_entries`): where the kernel's ftrace expects a patchable site.

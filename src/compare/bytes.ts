@@ -9,6 +9,15 @@ export function relocMasks(rs: RelocSpan, arch: Arch): [number, number][] {
   return out;
 }
 
+/**
+ * Offset of the first differing byte outside the relocation fields of `rs` and the `extra`
+ * ranges, or -1. Equal bytes, as most functions of a stable update have, need no masks at all.
+ */
+export function firstDifferenceOutside(a: Buffer, b: Buffer, rs: RelocSpan, arch: Arch, extra: readonly (readonly [number, number])[] = []): number {
+  if (a.length === b.length && a.equals(b)) return -1;
+  return firstDifference(a, b, [...relocMasks(rs, arch), ...extra]);
+}
+
 /** Offset of the first differing byte outside `masks`, or -1. */
 export function firstDifference(a: Buffer, b: Buffer, masks: readonly (readonly [number, number])[]): number {
   const n = Math.min(a.length, b.length);

@@ -7,7 +7,7 @@ import type { ElfSection } from "../elf/types.js";
 import { badInput } from "../errors.js";
 import type { KData, KFunction, KObject, SpecialEntry } from "../object/kobject.js";
 import type { SpecialTable } from "../object/tables.js";
-import { firstDifference, relocMasks } from "./bytes.js";
+import { firstDifferenceOutside } from "./bytes.js";
 import { describeReferent, Referents } from "./referents.js";
 
 export type Verdict =
@@ -41,10 +41,9 @@ export class Comparer {
       if (i >= ra.length || j >= rb.length) break;
       const ox = ra.offset(i), oy = rb.offset(j);
       if (ox !== oy || ra.type(i) !== rb.type(j)) return `${what}: code differs at +${hex(Math.min(ox, oy))}`;
-      const rx = this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), a.section);
-      const ry = this.p.referentOf(rb.sym(j), rb.type(j), rb.addend(j), b.section);
-      if (!this.refs.same(rx, ry)) {
-        const dx = describeReferent(rx), dy = describeReferent(ry);
+      if (!this.refs.sameRelocation(ra, i, a.section, rb, j, b.section)) {
+        const dx = describeReferent(this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), a.section));
+        const dy = describeReferent(this.p.referentOf(rb.sym(j), rb.type(j), rb.addend(j), b.section));
         return `${what} +${hex(ox)}: ${dx === dy ? `what ${dx} holds differs` : `refers to ${dx}, now ${dy}`}`;
       }
       i++;
@@ -65,7 +64,7 @@ export class Comparer {
     const why = this.relocsDiffer(a, b, "code");
     if (why) return { same: false, reason: why };
     let lineOnly = false;
-    const at = firstDifference(a.bytes, b.bytes, relocMasks(a.relocs, this.o.arch));
+    const at = firstDifferenceOutside(a.bytes, b.bytes, a.relocs, this.o.arch);
     if (at >= 0) {
       if (!this.o.arch.differsOnlyInLineNumbers(this.o.codeView(a), this.p.codeView(b))) {
         return { same: false, reason: `instructions differ at +${hex(at)}` };
@@ -88,7 +87,7 @@ export class Comparer {
     if (!x || !y || x.bytes.length !== y.bytes.length) return `preamble ${x?.bytes.length ?? 0} → ${y?.bytes.length ?? 0} bytes`;
     const why = this.relocsDiffer(x, y, "preamble");
     if (why) return why;
-    return firstDifference(x.bytes, y.bytes, relocMasks(x.relocs, this.o.arch)) >= 0 ? "preamble differs (kCFI type hash?)" : undefined;
+    return firstDifferenceOutside(x.bytes, y.bytes, x.relocs, this.o.arch) >= 0 ? "preamble differs (kCFI type hash?)" : undefined;
   }
 
   /** Bug-table flags, exception fixups, jump labels and alternatives of the function. */
@@ -119,8 +118,7 @@ export class Comparer {
     if (why) return why;
     const blobWhy = this.compareBlob(t, dx, dy, what);
     if (blobWhy) return blobWhy;
-    const masks = [...relocMasks(dx.relocs, this.o.arch), ...t.ignore];
-    if (firstDifference(dx.bytes, dy.bytes, masks) >= 0) return `${what} differs (e.g. WARN flags)`;
+    if (firstDifferenceOutside(dx.bytes, dy.bytes, dx.relocs, this.o.arch, t.ignore) >= 0) return `${what} differs (e.g. WARN flags)`;
     return undefined;
   }
 
@@ -134,7 +132,7 @@ export class Comparer {
     if (!bx || !by) return `${what}: replacement lies outside its section`;
     const why = this.relocsDiffer(bx, by, `${what} replacement`);
     if (why) return why;
-    return firstDifference(bx.bytes, by.bytes, relocMasks(bx.relocs, this.o.arch)) >= 0 ? `${what}: replacement instructions differ` : undefined;
+    return firstDifferenceOutside(bx.bytes, by.bytes, bx.relocs, this.o.arch) >= 0 ? `${what}: replacement instructions differ` : undefined;
   }
 
   private blobOf(k: KObject, entry: Region, i: number, t: SpecialTable): Region | undefined {
@@ -151,7 +149,7 @@ export class Comparer {
     if (a.bss !== b.bss) return { same: false, reason: a.bss ? "was zero-initialised, now has an initialiser" : "initialiser removed (now zero-initialised)" };
     const why = this.relocsDiffer(a, b, "initialiser");
     if (why) return { same: false, reason: why };
-    const at = firstDifference(a.bytes, b.bytes, relocMasks(a.relocs, this.o.arch));
+    const at = firstDifferenceOutside(a.bytes, b.bytes, a.relocs, this.o.arch);
     return at >= 0 ? { same: false, reason: `initialiser differs at byte ${at}` } : SAME;
   }
 }

@@ -1,10 +1,12 @@
 // Whether two relocations, one in each build, refer to the same thing.
 import type { Correlation } from "../correlate/correlate.js";
 import { SHN_UNDEF } from "../elf/constants.js";
-import type { ElfSection } from "../elf/types.js";
+import type { ElfSection, ElfSymbol } from "../elf/types.js";
 import { constantPoolEntry, isPrivateObjectSection, locationRanges, privateObjectKind } from "../object/anonymous.js";
 import type { KObject, Referent } from "../object/kobject.js";
-import { firstDifference, relocMasks } from "./bytes.js";
+import type { RelocSpan } from "../elf/relocs.js";
+import { Resolved } from "../object/resolved.js";
+import { firstDifferenceOutside } from "./bytes.js";
 
 const hex = (n: number) => (n < 0 ? `-0x${(-n).toString(16)}` : `+0x${n.toString(16)}`);
 
@@ -24,18 +26,41 @@ export class Referents {
   /** Verdicts on pairs of anonymous places, by "orig section:offset:patched section:offset". */
   private readonly places = new Map<string, boolean>();
 
+  private readonly x = new Resolved();
+  private readonly y = new Resolved();
+
   constructor(readonly o: KObject, readonly p: KObject, readonly corr: Correlation) {}
+
+  /**
+   * Relocation `i` of `ra` (in section `sa` of the original) and `j` of `rb` (in `sb` of the
+   * patched object) refer to the same thing: `same` of their referents, which are built only
+   * when they point at anonymous places.
+   */
+  sameRelocation(ra: RelocSpan, i: number, sa: ElfSection, rb: RelocSpan, j: number, sb: ElfSection, depth = 0): boolean {
+    const x = this.o.resolve(ra.sym(i), ra.type(i), ra.addend(i), sa, this.x);
+    const y = this.p.resolve(rb.sym(j), rb.type(j), rb.addend(j), sb, this.y);
+    if (x.kind !== y.kind) return false;
+    switch (x.kind) {
+      case "none": return true;
+      case "sym": return this.sameSymbol(x.sym!, x.offset, y.sym!, y.offset);
+      case "str": return x.sameString(y);
+      // Comparing places recurses into their relocations, reusing x and y.
+      case "sec": return this.same(x.referent(), y.referent(), depth);
+    }
+  }
+
+  private sameSymbol(a: ElfSymbol, aOffset: number, b: ElfSymbol, bOffset: number): boolean {
+    if (aOffset !== bOffset) return false;
+    const aDefined = a.shndx !== SHN_UNDEF, bDefined = b.shndx !== SHN_UNDEF;
+    if (aDefined !== bDefined) return false;
+    if (!aDefined) return a.name === b.name;
+    if (this.o.byIndex.has(a.index)) return this.corr.o2p.get(a.index) === b.index;
+    return a.name === b.name; // a defined label that is neither function nor data
+  }
 
   same(a: Referent, b: Referent, depth = 0): boolean {
     if (a.kind === "none" || b.kind === "none") return a.kind === b.kind;
-    if (a.kind === "sym" && b.kind === "sym") {
-      if (a.offset !== b.offset) return false;
-      const aDefined = a.sym.shndx !== SHN_UNDEF, bDefined = b.sym.shndx !== SHN_UNDEF;
-      if (aDefined !== bDefined) return false;
-      if (!aDefined) return a.sym.name === b.sym.name;
-      if (this.o.byIndex.has(a.sym.index)) return this.corr.o2p.get(a.sym.index) === b.sym.index;
-      return a.sym.name === b.sym.name; // a defined label that is neither function nor data
-    }
+    if (a.kind === "sym" && b.kind === "sym") return this.sameSymbol(a.sym, a.offset, b.sym, b.offset);
     if (a.kind === "str" && b.kind === "str") return a.text === b.text && a.offset === b.offset;
     if (a.kind === "sec" && b.kind === "sec") {
       if (isPrivateObjectSection(a.section) && isPrivateObjectSection(b.section)) {
@@ -81,12 +106,11 @@ export class Referents {
     let same = a.relocs.length === b.relocs.length;
     for (let i = 0; same && i < a.relocs.length; i++) {
       const ra = a.relocs, rb = b.relocs;
-      same = ra.offset(i) === rb.offset(i) && ra.type(i) === rb.type(i)
-        && this.same(this.o.referentOf(ra.sym(i), ra.type(i), ra.addend(i), sa), this.p.referentOf(rb.sym(i), rb.type(i), rb.addend(i), sb), depth + 1);
+      same = ra.offset(i) === rb.offset(i) && ra.type(i) === rb.type(i) && this.sameRelocation(ra, i, sa, rb, i, sb, depth + 1);
     }
     if (same) {
       const location = whole ? locationRanges(sa, a.relocs.indexAt(0) === 0, this.o.arch.pointerSize) : [];
-      same = firstDifference(a.bytes, b.bytes, [...relocMasks(a.relocs, this.o.arch), ...location]) < 0;
+      same = firstDifferenceOutside(a.bytes, b.bytes, a.relocs, this.o.arch, location) < 0;
     }
     this.places.set(key, same);
     return same;

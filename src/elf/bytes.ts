@@ -17,14 +17,49 @@ export interface ByteOrder {
 
 const TWO32 = 0x1_0000_0000;
 
+/** A 64-bit unsigned value from its 32-bit halves (each 0 … 2^32-1). */
+export function joinU64(lo: number, hi: number): number {
+  return hi === 0 ? lo : lo + hi * TWO32;
+}
+
+/** A 64-bit signed value from its 32-bit halves, each read as a signed 32-bit integer. */
+export function joinI64(lo: number, hi: number): number {
+  // -4 (a PC-relative addend) is all ones above the low word, which is then its own value.
+  if ((hi === 0 && lo >= 0) || (hi === -1 && lo < 0)) return lo;
+  return (lo >= 0 ? lo : lo + TWO32) + hi * TWO32;
+}
+
+/** Node's own check: a read past the end is a RangeError, never `undefined` bytes. */
+function inBounds(b: Buffer, o: number, n: number): void {
+  if (!(o >= 0 && o + n <= b.length)) throw new RangeError(`reading ${n} bytes at ${o} of a ${b.length}-byte buffer`);
+}
+
+/**
+ * Little-endian reads by bytes: Buffer's readUInt32LE boxes its intermediate products as heap
+ * numbers in V8's interpreter, where a short `klp diff` runs, and reading every section header,
+ * symbol and relocation of fs/namei.o that way allocated ~1 MB of them. Values that fit 32 bits
+ * (nearly all offsets, sizes and addends such as -4) come out as small integers.
+ */
+const le32 = (b: Buffer, o: number) => {
+  inBounds(b, o, 4);
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+};
+const leU32 = (b: Buffer, o: number) => {
+  const v = le32(b, o);
+  return v >= 0 ? v : v + TWO32;
+};
+
 export const littleEndian: ByteOrder = {
   little: true,
   u8: (b, o) => b[o]!,
-  u16: (b, o) => b.readUInt16LE(o),
-  u32: (b, o) => b.readUInt32LE(o),
-  i32: (b, o) => b.readInt32LE(o),
-  u64: (b, o) => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * TWO32,
-  i64: (b, o) => b.readUInt32LE(o) + b.readInt32LE(o + 4) * TWO32,
+  u16: (b, o) => {
+    inBounds(b, o, 2);
+    return b[o]! | (b[o + 1]! << 8);
+  },
+  u32: leU32,
+  i32: le32,
+  u64: (b, o) => joinU64(leU32(b, o), leU32(b, o + 4)),
+  i64: (b, o) => joinI64(le32(b, o), le32(b, o + 4)),
   w16: (b, o, v) => { b.writeUInt16LE(v, o); },
   w32: (b, o, v) => { b.writeUInt32LE(v >>> 0, o); },
   w64: (b, o, v) => { b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(Math.trunc(v))), o); },

@@ -2,9 +2,10 @@
 // validated here, so layers above never see an out-of-range value: a truncated or corrupted
 // object becomes a KlpError naming the file and the field, not a RangeError.
 import { badInput } from "../errors.js";
-import { bigEndian, littleEndian, type ByteOrder } from "./bytes.js";
+import { bigEndian, joinI64, joinU64, littleEndian, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
 import { RelocTable } from "./relocs.js";
+import { readLater } from "./sparse-read.js";
 import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
 
 const MAX_ALIGN = 1 << 24;
@@ -16,6 +17,8 @@ export class ElfFile {
   private readonly relaByTarget = new Map<number, number[]>();
   private readonly relocCache = new Map<number, RelocTable>();
   private symbolsCache: readonly ElfSymbol[] | undefined;
+  /** Sections whose bytes are not in `buf` yet (see sparse-read.ts), read on first use. */
+  private readonly unread: Set<number>;
 
   private constructor(
     readonly path: string,
@@ -26,8 +29,10 @@ export class ElfFile {
     readonly eflags: number,
     readonly osabi: number,
     sections: ElfSection[],
+    unread: Set<number>,
   ) {
     this.sections = sections;
+    this.unread = unread;
     const symtabs = sections.filter((s) => s.type === C.SHT_SYMTAB);
     if (symtabs.length > 1) throw this.bad("more than one symbol table");
     this.symtabIndex = symtabs[0]?.index ?? 0;
@@ -48,7 +53,8 @@ export class ElfFile {
     return buf[5] === C.ELFDATA2MSB ? buf.readUInt16BE(16) : buf.readUInt16LE(16);
   }
 
-  static parse(path: string, buf: Buffer): ElfFile {
+  /** `unread`: sections whose bytes `buf` does not hold yet (readSparse); they are read on first use. */
+  static parse(path: string, buf: Buffer, unread: Set<number> = new Set()): ElfFile {
     const bad = (why: string) => badInput(path, why);
     if (buf.length < 4 || buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46) {
       throw bad(buf.length === 0 ? "empty file, not an ELF object" : "not an ELF file (bad magic)");
@@ -75,40 +81,52 @@ export class ElfFile {
     }
     if (shstrndx === 0 || shstrndx >= shnum) throw bad(`e_shstrndx ${shstrndx} is out of range (${shnum} sections)`);
 
-    const raw = [];
-    for (let i = 0; i < shnum; i++) {
-      const o = shoff + i * C.SHDR_SIZE;
-      raw.push({
-        nameOff: order.u32(buf, o), type: order.u32(buf, o + 4), flags: order.u64(buf, o + 8),
-        offset: order.u64(buf, o + 24), size: order.u64(buf, o + 32), link: order.u32(buf, o + 40),
-        info: order.u32(buf, o + 44), addralign: order.u64(buf, o + 48), entsize: order.u64(buf, o + 56),
-      });
-    }
+    const at = (i: number) => shoff + i * C.SHDR_SIZE;
     for (let i = 1; i < shnum; i++) {
-      const r = raw[i]!;
-      if (r.type !== C.SHT_NOBITS && r.offset + r.size > buf.length) {
-        throw bad(`section ${i} data (${r.size} bytes at ${r.offset}) lies past the end of the file (${buf.length} bytes)`);
+      const o = at(i), type = order.u32(buf, o + 4), offset = order.u64(buf, o + 24), size = order.u64(buf, o + 32);
+      if (type !== C.SHT_NOBITS && offset + size > buf.length) {
+        throw bad(`section ${i} data (${size} bytes at ${offset}) lies past the end of the file (${buf.length} bytes)`);
       }
-      if (r.link >= shnum) throw bad(`section ${i}: sh_link ${r.link} names no section (${shnum} sections)`);
+      const link = order.u32(buf, o + 40), addralign = order.u64(buf, o + 48);
+      if (link >= shnum) throw bad(`section ${i}: sh_link ${link} names no section (${shnum} sections)`);
       // sh_addralign is 0 or a power of two; kernel objects use at most a page (4096).
-      if (r.addralign > MAX_ALIGN || (r.addralign & (r.addralign - 1)) !== 0) throw bad(`section ${i}: bad alignment ${r.addralign}`);
+      if (addralign > MAX_ALIGN || (addralign & (addralign - 1)) !== 0) throw bad(`section ${i}: bad alignment ${addralign}`);
     }
-    const shstr = raw[shstrndx]!;
-    if (shstr.type !== C.SHT_STRTAB) throw bad(`e_shstrndx ${shstrndx} is not a string table`);
-    const sections: ElfSection[] = raw.map((r, index) => ({
-      index,
-      name: index === 0 ? "" : cString(buf, shstr.offset, shstr.size, r.nameOff, () => bad(`section ${index}: name at offset ${r.nameOff} does not end inside the section name table`)),
-      type: r.type, flags: r.flags, offset: r.offset, size: r.size, link: r.link, info: r.info,
-      addralign: r.addralign, entsize: r.entsize,
-    }));
-    return new ElfFile(path, buf, order, type, machine, eflags, buf[7]!, sections);
+    if (order.u32(buf, at(shstrndx) + 4) !== C.SHT_STRTAB) throw bad(`e_shstrndx ${shstrndx} is not a string table`);
+    const names = new StringTable(buf, order.u64(buf, at(shstrndx) + 24), order.u64(buf, at(shstrndx) + 32));
+    const sections: ElfSection[] = new Array(shnum);
+    for (let index = 0; index < shnum; index++) {
+      const o = at(index), nameOff = order.u32(buf, o);
+      sections[index] = {
+        index,
+        name: index === 0 ? "" : names.at(nameOff, () => bad(`section ${index}: name at offset ${nameOff} does not end inside the section name table`)),
+        type: order.u32(buf, o + 4), flags: order.u64(buf, o + 8), offset: order.u64(buf, o + 24), size: order.u64(buf, o + 32),
+        link: order.u32(buf, o + 40), info: order.u32(buf, o + 44), addralign: order.u64(buf, o + 48), entsize: order.u64(buf, o + 56),
+      };
+    }
+    return new ElfFile(path, buf, order, type, machine, eflags, buf[7]!, sections, unread);
   }
 
   /** The bytes of a section, as a view (no copy). SHT_NOBITS sections have none. */
   data(index: number): Buffer {
     const s = this.sections[index]!;
     if (s.type === C.SHT_NOBITS || s.type === C.SHT_NULL) return this.buf.subarray(0, 0);
+    this.need(s);
     return this.buf.subarray(s.offset, s.offset + s.size);
+  }
+
+  /** Bytes [start, end) of a section that has them, as one view (no copy). */
+  bytes(index: number, start: number, end: number): Buffer {
+    const s = this.sections[index]!;
+    this.need(s);
+    return this.buf.subarray(s.offset + start, s.offset + end);
+  }
+
+  /** Brings the bytes of `s` into `buf` when sparse-read.ts left them out. */
+  private need(s: ElfSection): void {
+    if (this.unread.size === 0 || !this.unread.has(s.index)) return;
+    readLater(this.path, this.buf, s.offset, s.size);
+    this.unread.delete(s.index);
   }
 
   /** The symbol table, read on first use (a module's .modinfo reader never needs it). */
@@ -152,22 +170,29 @@ export class ElfFile {
     const { buf, order } = this;
     const target = this.sections[s.info]!;
     const nsyms = this.symbols.length;
+    this.need(s);
     const n = Math.floor(s.size / C.RELA_SIZE);
     const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
+    const end = target.type !== C.SHT_NOBITS ? target.size : Infinity;
+    // A little-endian object read on a little-endian host, its RELA section 4-aligned as
+    // assemblers write it: six 32-bit words per entry from one typed view, not six calls.
+    const view = order.little && HOST_LITTLE && (buf.byteOffset + s.offset) % 4 === 0;
+    const words = view ? new Uint32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
+    const ints = view ? new Int32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
     // r_info: high 32 bits symbol, low 32 bits type (ELF64).
     const symAt = order.little ? 12 : 8, typeAt = order.little ? 8 : 12;
     for (let i = 0; i < n; i++) {
-      const o = s.offset + i * C.RELA_SIZE;
-      const offset = order.u64(buf, o);
-      const sym = order.u32(buf, o + symAt);
+      const o = s.offset + i * C.RELA_SIZE, w = i * 6;
+      const offset = words ? joinU64(words[w]!, words[w + 1]!) : order.u64(buf, o);
+      const sym = words ? words[w + 3]! : order.u32(buf, o + symAt);
       if (sym >= nsyms) throw this.bad(`section ${s.name}: relocation ${i} uses symbol ${sym}, but the symbol table has ${nsyms}`);
-      if (target.type !== C.SHT_NOBITS && offset >= target.size) {
+      if (offset >= end) {
         throw this.bad(`section ${s.name}: relocation ${i} at offset ${offset} lies past the end of ${target.name} (${target.size} bytes)`);
       }
       t.offsets[i] = offset;
       t.syms[i] = sym;
-      t.types[i] = order.u32(buf, o + typeAt);
-      t.addends[i] = order.i64(buf, o + 16);
+      t.types[i] = words ? words[w + 2]! : order.u32(buf, o + typeAt);
+      t.addends[i] = ints ? joinI64(ints[w + 4]!, ints[w + 5]!) : order.i64(buf, o + 16);
     }
     return t;
   }
@@ -197,8 +222,11 @@ export class ElfFile {
     const strtab = this.sections[symtab.link]!;
     if (strtab.type !== C.SHT_STRTAB) throw this.bad(`symbol table's sh_link ${symtab.link} is not a string table`);
     const xindex = this.sections.find((s) => s.type === C.SHT_SYMTAB_SHNDX && s.link === symtab.index);
+    for (const s of [symtab, strtab, ...(xindex ? [xindex] : [])]) this.need(s);
     const n = Math.floor(symtab.size / C.SYM_SIZE);
     if (xindex && xindex.size < n * 4) throw this.bad(`SHT_SYMTAB_SHNDX section is shorter than the symbol table`);
+    const names = new StringTable(buf, strtab.offset, strtab.size);
+    const nsections = this.sections.length;
     const out: ElfSymbol[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const o = symtab.offset + i * C.SYM_SIZE;
@@ -206,12 +234,12 @@ export class ElfFile {
       const info = buf[o + 4]!;
       let shndx = order.u16(buf, o + 6);
       if (shndx === C.SHN_XINDEX && xindex) shndx = order.u32(buf, xindex.offset + i * 4);
-      if (shndx !== C.SHN_UNDEF && shndx < C.SHN_LORESERVE && shndx >= this.sections.length) {
-        throw this.bad(`symbol ${i}: section index ${shndx} is out of range (${this.sections.length} sections)`);
+      if (shndx !== C.SHN_UNDEF && shndx < C.SHN_LORESERVE && shndx >= nsections) {
+        throw this.bad(`symbol ${i}: section index ${shndx} is out of range (${nsections} sections)`);
       }
       out[i] = {
         index: i,
-        name: cString(buf, strtab.offset, strtab.size, nameOff, () => this.bad(`symbol ${i}: name at offset ${nameOff} does not end inside the string table (${strtab.size} bytes)`)),
+        name: names.at(nameOff, () => this.bad(`symbol ${i}: name at offset ${nameOff} does not end inside the string table (${strtab.size} bytes)`)),
         value: order.u64(buf, o + 8),
         size: order.u64(buf, o + 16),
         bind: info >> 4,
@@ -228,17 +256,46 @@ export class ElfFile {
   }
 }
 
-/** One table from several RELA sections of the same target, sorted by offset (stable). */
+const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * One table from several RELA sections of the same target, sorted by offset (stable). Kernel
+ * code relocations come nearly sorted: objtool leaves the `jmp __x86_return_thunk` of a function
+ * at the end of its .rela.text.<fn> (kernel/signal.o: 124 of 131 code sections), so an insertion
+ * sort moves one entry each; a table far from sorted (a fuzzed object) is sorted outright.
+ */
 function sortedTable(parts: RelocTable[]): RelocTable {
   const one = parts.length === 1 ? parts[0]! : concat(parts);
-  const o = one.offsets;
+  const o = one.offsets, n = o.length;
   let sorted = true;
-  for (let i = 1; i < o.length && sorted; i++) sorted = o[i - 1]! <= o[i]!;
+  for (let i = 1; i < n && sorted; i++) sorted = o[i - 1]! <= o[i]!;
   if (sorted) return one;
-  const order = Array.from({ length: o.length }, (_, i) => i).sort((a, b) => o[a]! - o[b]! || a - b);
-  return new RelocTable(
-    Float64Array.from(order, (i) => o[i]!), Uint32Array.from(order, (i) => one.syms[i]!),
-    Uint32Array.from(order, (i) => one.types[i]!), Float64Array.from(order, (i) => one.addends[i]!));
+  const order = insertionOrder(o) ?? Array.from({ length: n }, (_, i) => i).sort((a, b) => o[a]! - o[b]! || a - b);
+  const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
+  for (let i = 0; i < n; i++) {
+    const k = order[i]!;
+    t.offsets[i] = o[k]!;
+    t.syms[i] = one.syms[k]!;
+    t.types[i] = one.types[k]!;
+    t.addends[i] = one.addends[k]!;
+  }
+  return t;
+}
+
+/** The stable sorting permutation of nearly sorted `keys`, or undefined after too many moves. */
+function insertionOrder(keys: Float64Array): Uint32Array | undefined {
+  const n = keys.length, order = new Uint32Array(n);
+  let budget = 8 * n;
+  for (let i = 0; i < n; i++) {
+    const k = order[i] = i, v = keys[k]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[order[j]!]! > v; j--) {
+      if (--budget < 0) return undefined;
+      order[j + 1] = order[j]!;
+    }
+    order[j + 1] = k;
+  }
+  return order;
 }
 
 function concat(parts: RelocTable[]): RelocTable {
@@ -255,14 +312,25 @@ function concat(parts: RelocTable[]): RelocTable {
   return t;
 }
 
-function cString(buf: Buffer, tabOff: number, tabSize: number, off: number, err: () => Error): string {
-  if (off >= tabSize) {
-    if (off === 0) return "";
-    throw err();
+/**
+ * A string table (.strtab, .shstrtab) decoded once: every name is a slice of one string, where
+ * decoding each name from the Buffer cost a native call and a copy per symbol (fs/namei.o: 1 400
+ * symbols and 1 100 section names).
+ */
+class StringTable {
+  private text: string | undefined;
+  constructor(private readonly buf: Buffer, private readonly offset: number, private readonly size: number) {}
+
+  /** The NUL-terminated name at `off`; a name must end inside its table. */
+  at(off: number, err: () => Error): string {
+    if (off >= this.size) {
+      if (off === 0) return "";
+      throw err();
+    }
+    this.text ??= this.buf.toString("latin1", this.offset, this.offset + this.size);
+    const end = this.text.indexOf("\0", off);
+    // Reading on past the table would take bytes of the next section.
+    if (end < 0) throw err();
+    return this.text.slice(off, end);
   }
-  const start = tabOff + off;
-  const end = buf.indexOf(0, start);
-  // A name must end inside its table; reading on would take bytes of the next section.
-  if (end < 0 || end >= tabOff + tabSize) throw err();
-  return buf.toString("latin1", start, end);
 }

@@ -18,15 +18,19 @@ export function exportsOf(elf: ElfFile): Map<string, string> {
   const out = new Map<string, string>();
   const shared = new Map<number, string>();
   let exportSymbol = -1;
-  for (const s of elf.sections) {
+  for (let i = 0; i < elf.sections.length; i++) {
+    const s = elf.sections[i]!;
+    if (s.name === ".export_symbol" && s.type !== C.SHT_NOBITS) exportSymbol = s.index;
+    if (!s.name.startsWith("__")) continue; // both ksymtab forms; not the .text.* of every function
     const m = PER_EXPORT_SECTION.exec(s.name);
     if (m) out.set(m[2]!, kindOf(m[1]));
     const sh = SHARED_SECTION.exec(s.name);
     if (sh) shared.set(s.index, kindOf(sh[1]));
-    if (s.name === ".export_symbol" && s.type !== C.SHT_NOBITS) exportSymbol = s.index;
   }
   if (!shared.size && exportSymbol < 0) return out;
-  for (const sym of elf.symbols) {
+  const symbols = elf.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const sym = symbols[i]!;
     const kind = shared.get(sym.shndx);
     if (kind && sym.name.startsWith(KSYMTAB_SYMBOL)) out.set(sym.name.slice(KSYMTAB_SYMBOL.length), kind);
     if (sym.shndx === exportSymbol && sym.name.startsWith(EXPORT_SYMBOL_LABEL)) {

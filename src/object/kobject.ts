@@ -11,6 +11,7 @@ import { exportsOf } from "./exports.js";
 import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
 import { prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
+import { Resolved } from "./resolved.js";
 import { parallelEntrySize, resolveTable, type TableSample } from "./table-layouts.js";
 import { tableRank, tableSpec, type SpecialTable, type TableSpec } from "./tables.js";
 
@@ -96,11 +97,15 @@ class FunctionEntity extends EntityBase implements KFunction {
 class DataEntity extends EntityBase implements KData {
   readonly kind = "data";
   readonly bss: boolean;
-  readonly freshCopy: boolean;
+  private fresh: boolean | undefined;
   constructor(elf: ElfFile, sym: ElfSymbol, section: ElfSection, bytes: Buffer) {
     super(elf, sym, section, bytes);
     this.bss = section.type === C.SHT_NOBITS;
-    this.freshCopy = isFreshCopy(sym.name, section.name);
+  }
+  /** Asked only of changed data: most objects never match the name patterns at all. */
+  get freshCopy(): boolean {
+    this.fresh ??= isFreshCopy(this.sym.name, this.section.name);
+    return this.fresh;
   }
 }
 
@@ -127,20 +132,28 @@ export class KObject {
   private readonly tables = new Map<number, SpecialTable>();
   private readonly tableIndex = new Map<string, Map<number, SpecialEntry[]>>();
   private ownersCache: Map<number, Set<number>> | undefined;
+  /** Where this object's own loops resolve a relocation; read before the next one. */
+  private readonly scratch = new Resolved();
   private placesCache: Map<number, number[]> | undefined;
 
   constructor(readonly elf: ElfFile, readonly arch: Arch, readonly options: KObjectOptions = {}) {
+    // Index loops throughout: a short-lived process runs this in V8's interpreter, where for-of
+    // allocates an iterator result per element (a third of what a diff allocated).
     const symbols = elf.symbols;
-    this.sourceFile = symbols.find((s) => s.type === C.STT_FILE)?.name;
+    let sourceFile: string | undefined;
+    for (let i = 0; i < symbols.length && sourceFile === undefined; i++) if (symbols[i]!.type === C.STT_FILE) sourceFile = symbols[i]!.name;
+    this.sourceFile = sourceFile;
     const prefixes = prefixesOf(symbols);
     const firstStarts = new Map<number, number>();
-    for (const s of symbols) {
+    for (let i = 0; i < symbols.length; i++) {
+      const s = symbols[i]!;
       if ((s.type === C.STT_FUNC || s.type === C.STT_OBJECT) && s.shndx !== C.SHN_UNDEF && s.shndx < C.SHN_LORESERVE) {
         firstStarts.set(s.shndx, Math.min(firstStarts.get(s.shndx) ?? Infinity, s.value));
       }
     }
     const spans = new Map<number, { sym: ElfSymbol; start: number }[]>();
-    for (const sym of symbols) {
+    for (let i = 0; i < symbols.length; i++) {
+      const sym = symbols[i]!;
       if (sym.shndx === C.SHN_UNDEF || sym.shndx >= C.SHN_LORESERVE) continue;
       if (sym.type !== C.STT_FUNC && sym.type !== C.STT_OBJECT) continue;
       if (prefixes.isPrefix(sym)) continue;
@@ -149,23 +162,24 @@ export class KObject {
       if (!nobits && sym.value + sym.size > section.size) {
         throw elf.bad(`symbol ${sym.name} (${sym.size} bytes at ${sym.value}) lies past the end of section ${section.name}`);
       }
-      const bytes = nobits ? EMPTY : elf.data(sym.shndx).subarray(sym.value, sym.value + sym.size);
+      const bytes = nobits ? EMPTY : elf.bytes(sym.shndx, sym.value, sym.value + sym.size);
+      // Most functions start their section (sym.value 0), where no padding can be in front.
       const prefix = sym.type !== C.STT_FUNC ? undefined
-        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
+        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
       const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);
-      if (e.kind === "function") for (const p of prefix?.symbols ?? []) this.prefixOwner.set(p.index, e);
-      const list = spans.get(sym.shndx) ?? [];
-      list.push({ sym, start: prefix?.start ?? sym.value });
-      spans.set(sym.shndx, list);
+      if (e.kind === "function" && prefix) for (let k = 0; k < prefix.symbols.length; k++) this.prefixOwner.set(prefix.symbols[k]!.index, e);
+      const list = spans.get(sym.shndx);
+      if (list) list.push({ sym, start: prefix?.start ?? sym.value });
+      else spans.set(sym.shndx, [{ sym, start: prefix?.start ?? sym.value }]);
     }
-    for (const [shndx, list] of spans) this.covers.set(shndx, coverOf(list));
-    for (const s of elf.sections) {
+    spans.forEach((list, shndx) => this.covers.set(shndx, coverOf(list)));
+    for (let i = 0; i < elf.sections.length; i++) {
+      const s = elf.sections[i]!;
       if (!tableSpec(s.name)) continue;
-      const same = this.specialSections.get(s.name) ?? [];
-      same.push(s);
-      this.specialSections.set(s.name, same);
+      const same = this.specialSections.get(s.name);
+      if (same) same.push(s); else this.specialSections.set(s.name, [s]);
     }
     this.exports = exportsOf(elf);
   }
@@ -183,8 +197,16 @@ export class KObject {
       calleeAt(offset) {
         const i = f.relocs.indexAt(offset);
         if (i < 0) return undefined;
-        const ref = object.referentOf(f.relocs.sym(i), f.relocs.type(i), f.relocs.addend(i), f.section);
-        return ref.kind === "sym" ? ref.sym.name : undefined;
+        const ref = object.resolve(f.relocs.sym(i), f.relocs.type(i), f.relocs.addend(i), f.section, object.scratch);
+        return ref.kind === "sym" ? ref.sym!.name : undefined;
+      },
+      refersToAny(names) {
+        const rs = f.relocs;
+        for (let i = 0; i < rs.length; i++) {
+          const ref = object.resolve(rs.sym(i), rs.type(i), rs.addend(i), f.section, object.scratch);
+          if (ref.kind === "sym" && names.has(ref.sym!.name)) return true;
+        }
+        return false;
       },
       get ftraceSites() {
         sites ??= object.entriesOf(f, (t) => t.kind === "sites" && t.ftrace === true).map((e) => e.at);
@@ -203,34 +225,38 @@ export class KObject {
   }
 
   referentOf(symIndex: number, type: number, addend: number, from: ElfSection): Referent {
+    return this.resolve(symIndex, type, addend, from, new Resolved()).referent();
+  }
+
+  /** What referentOf says, written into `r` (see resolved.ts): no allocation. */
+  resolve(symIndex: number, type: number, addend: number, from: ElfSection, r: Resolved): Resolved {
     const sym = this.elf.symbols[symIndex];
-    if (!sym || symIndex === 0) return { kind: "none" };
+    if (!sym || symIndex === 0) return r.none();
     const owner = this.prefixOwner.get(symIndex);
     // A reference to `__pfx_foo` is one to foo's preamble: foo at a negative offset.
-    if (owner) return { kind: "sym", sym: owner.sym, offset: addend + sym.value - owner.sym.value };
-    if (sym.type !== C.STT_SECTION) return { kind: "sym", sym, offset: addend };
+    if (owner) return r.toSym(owner.sym, addend + sym.value - owner.sym.value);
+    if (sym.type !== C.STT_SECTION) return r.toSym(sym, addend);
     const section = this.elf.sections[sym.shndx];
-    if (!section) return { kind: "none" };
+    if (!section) return r.none();
     const biases = from.flags & C.SHF_EXECINSTR ? this.arch.pcTargetBiases(type) : EXACT;
     if (isStrings(section)) {
       const data = this.elf.data(section.index);
       const at = addend + biases[0]!;
-      if (at < 0 || at >= data.length) return { kind: "sec", section, offset: addend, target: Math.max(0, at) };
-      let start = at;
-      while (start > 0 && data[start - 1] !== 0) start--;
+      if (at < 0 || at >= data.length) return r.toSec(section, addend, Math.max(0, at));
+      const start = at === 0 ? 0 : data.lastIndexOf(0, at - 1) + 1;
       let end = data.indexOf(0, at);
       if (end < 0) end = data.length;
-      return { kind: "str", section, text: data.toString("latin1", start, end), start, offset: addend - start };
+      return r.toStr(section, data, start, end, addend - start);
     }
     const cover = this.covers.get(section.index);
     if (cover) {
-      for (const b of biases) {
-        const s = covering(cover, addend + b);
-        if (s) return { kind: "sym", sym: s, offset: addend - s.value };
+      for (let k = 0; k < biases.length; k++) {
+        const s = covering(cover, addend + biases[k]!);
+        if (s) return r.toSym(s, addend - s.value);
       }
-      if (cover.syms.length === 1) return { kind: "sym", sym: cover.syms[0]!, offset: addend - cover.syms[0]!.value };
+      if (cover.syms.length === 1) return r.toSym(cover.syms[0]!, addend - cover.syms[0]!.value);
     }
-    return { kind: "sec", section, offset: addend, target: Math.max(0, addend + biases[0]!) };
+    return r.toSec(section, addend, Math.max(0, addend + biases[0]!));
   }
 
   /** For each data symbol, the functions whose code refers to it (computed on first use). */
@@ -240,11 +266,10 @@ export class KObject {
     for (const f of this.functions) {
       const rs = f.relocs;
       for (let i = 0; i < rs.length; i++) {
-        const ref = this.referentOf(rs.sym(i), rs.type(i), rs.addend(i), f.section);
-        if (ref.kind !== "sym" || !this.byIndex.has(ref.sym.index)) continue;
-        const set = out.get(ref.sym.index) ?? new Set<number>();
-        set.add(f.sym.index);
-        out.set(ref.sym.index, set);
+        const ref = this.resolve(rs.sym(i), rs.type(i), rs.addend(i), f.section, this.scratch);
+        if (ref.kind !== "sym" || !this.byIndex.has(ref.sym!.index)) continue;
+        const set = out.get(ref.sym!.index);
+        if (set) set.add(f.sym.index); else out.set(ref.sym!.index, new Set([f.sym.index]));
       }
     }
     this.ownersCache = out;
@@ -290,13 +315,14 @@ export class KObject {
 
   /** Special-section entries of tables passing `which` owned by `f`, ordered by table then place. */
   entriesOf(f: KFunction, which: (t: TableSpec) => boolean = () => true): SpecialEntry[] {
-    const out: SpecialEntry[] = [];
-    for (const [name, sections] of this.specialSections) {
-      if (!which(tableSpec(name)!)) continue;
+    let out: SpecialEntry[] | undefined;
+    this.specialSections.forEach((sections, name) => {
+      if (!which(tableSpec(name)!)) return;
       const list = this.indexTable(name, sections).get(f.sym.index);
-      if (list) out.push(...list);
-    }
-    return out.sort((a, b) => tableRank(a.table.name) - tableRank(b.table.name) || a.at - b.at);
+      if (list) (out ??= []).push(...list);
+    });
+    if (!out) return [];
+    return out.length > 1 ? out.sort((a, b) => tableRank(a.table.name) - tableRank(b.table.name) || a.at - b.at) : out;
   }
 
   /** Special-section entries owned by function `f`, ordered by where they point in it. */
@@ -317,8 +343,8 @@ export class KObject {
           return target !== undefined && (target.flags & C.SHF_EXECINSTR) !== 0;
         },
         refersToFunction: (i) => {
-          const ref = this.referentOf(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section);
-          return ref.kind === "sym" && this.byIndex.get(ref.sym.index)?.kind === "function";
+          const ref = this.resolve(relocs.syms[i]!, relocs.types[i]!, relocs.addends[i]!, section, this.scratch);
+          return ref.kind === "sym" && this.byIndex.get(ref.sym!.index)?.kind === "function";
         },
       };
       t = resolveTable(tableSpec(section.name)!, sample, this.context());
@@ -350,9 +376,9 @@ export class KObject {
       for (let i = 0; i < rs.length; i++) {
         const off = rs.offsets[i]!;
         if (off % table.entrySize !== table.ownerField) continue;
-        const ref = this.referentOf(rs.syms[i]!, rs.types[i]!, rs.addends[i]!, section);
+        const ref = this.resolve(rs.syms[i]!, rs.types[i]!, rs.addends[i]!, section, this.scratch);
         if (ref.kind !== "sym") continue;
-        const owner = this.byIndex.get(ref.sym.index);
+        const owner = this.byIndex.get(ref.sym!.index);
         if (!owner || owner.kind !== "function") continue;
         const list = index.get(owner.sym.index) ?? [];
         list.push({ table, section, index: (off - table.ownerField) / table.entrySize, at: ref.offset });

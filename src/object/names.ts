@@ -53,6 +53,8 @@ export function splitName(name: string): NameParts {
 
 /** The key two builds of one entity share: base name plus clone kinds. */
 export function correlationKey(name: string): string {
+  // Most names have no dot and no counter (`kill_pid`): splitName would give them back as they are.
+  if (!name.includes(".") && !name.startsWith("__UNIQUE_ID_") && !name.startsWith("__BTF_ID__")) return name;
   const p = splitName(name);
   return p.clones.length ? `${p.base}.${p.clones.join(".")}` : p.base;
 }

@@ -37,8 +37,9 @@ export function unnamedPadding(fn: ElfSymbol, code: Buffer, firstStart: number):
 
 export function prefixesOf(symbols: readonly ElfSymbol[]): Prefixes {
   const candidates = new Map<string, ElfSymbol[]>();
-  for (const s of symbols) {
-    const m = s.type === C.STT_FUNC || s.type === C.STT_NOTYPE ? PREFIX.exec(s.name) : null;
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i]!;
+    const m = (s.type === C.STT_FUNC || s.type === C.STT_NOTYPE) && s.name.startsWith("__") ? PREFIX.exec(s.name) : null;
     if (!m || s.shndx === C.SHN_UNDEF || s.shndx >= C.SHN_LORESERVE) continue;
     const list = candidates.get(m[2]!) ?? [];
     list.push(s);
@@ -47,7 +48,8 @@ export function prefixesOf(symbols: readonly ElfSymbol[]): Prefixes {
   const byFunction = new Map<number, Prefix>();
   const prefixIndexes = new Set<number>();
   if (candidates.size) {
-    for (const fn of symbols) {
+    for (let i = 0; i < symbols.length; i++) {
+      const fn = symbols[i]!;
       if (fn.type !== C.STT_FUNC) continue;
       // In front of the function in its section; clang's kCFI preamble may be followed by
       // -fpatchable-function-entry's NOPs before the function starts.

@@ -1,0 +1,81 @@
+// Reads a relocatable object without the sections no diff looks at. DWARF is most of a kernel
+// object built with -g (kernel/signal.o: 1.0 of its 1.27 MB are .debug_* and .rela.debug_*), and
+// reading it cost page faults and copies for nothing. The file's bytes land at their own offsets
+// of a zero-filled buffer; the sections left out are listed, and ElfFile reads one of them from
+// the file the first time anything asks for its bytes. Any header this cannot read with
+// certainty makes it read the whole file, for ElfFile.parse to report.
+import { closeSync, openSync, readSync } from "node:fs";
+import { bigEndian, littleEndian } from "./bytes.js";
+import * as C from "./constants.js";
+import { badInput } from "../errors.js";
+
+export interface SparseObject {
+  /** As long as the file; the bytes of `unread` sections are zeros until read. */
+  readonly buf: Buffer;
+  /** Non-allocated sections other than symbol and string tables (DWARF, .comment …) and their RELA. */
+  readonly unread: Set<number>;
+}
+
+/** Ranges closer than this are read with one call, gap included. */
+const GAP = 4096;
+
+/** Fills `buf[at, end)` from the file at the same offsets; false when the file is shorter. */
+export function readRange(fd: number, buf: Buffer, at: number, end: number): boolean {
+  while (at < end) {
+    const n = readSync(fd, buf, at, end - at, at);
+    if (n === 0) return false;
+    at += n;
+  }
+  return true;
+}
+
+/** Reads the object open as `fd` (`size` bytes), leaving out what a diff does not read. */
+export function readSparse(fd: number, size: number): SparseObject {
+  const buf = Buffer.alloc(size);
+  const whole = (): SparseObject => {
+    readRange(fd, buf, 0, size);
+    return { buf, unread: new Set() };
+  };
+  if (size < C.EHDR_SIZE || !readRange(fd, buf, 0, C.EHDR_SIZE)) return whole();
+  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== C.ELFCLASS64) return whole();
+  const order = buf[5] === C.ELFDATA2MSB ? bigEndian : buf[5] === C.ELFDATA2LSB ? littleEndian : undefined;
+  if (!order) return whole();
+  const shoff = order.u64(buf, 40), shnum = order.u16(buf, 60);
+  // shnum 0 (more than 0xff00 sections, the count in section 0) and odd headers: read it all.
+  if (shnum === 0 || order.u16(buf, 58) !== C.SHDR_SIZE || shoff < C.EHDR_SIZE || shoff + shnum * C.SHDR_SIZE > size) return whole();
+  if (!readRange(fd, buf, shoff, shoff + shnum * C.SHDR_SIZE)) return whole();
+
+  const field = (i: number, at: number, wide: boolean) => (wide ? order.u64 : order.u32)(buf, shoff + i * C.SHDR_SIZE + at);
+  const kept = (type: number, flags: number) => (flags & C.SHF_ALLOC) !== 0
+    || type === C.SHT_SYMTAB || type === C.SHT_STRTAB || type === C.SHT_SYMTAB_SHNDX || type === C.SHT_GROUP;
+  const unread = new Set<number>();
+  const ranges: [number, number][] = [];
+  for (let i = 1; i < shnum; i++) {
+    const type = field(i, 4, false), flags = field(i, 8, true), offset = field(i, 24, true), length = field(i, 32, true);
+    if (type === C.SHT_NOBITS || length === 0) continue;
+    if (offset + length > size) return whole();
+    const relocates = type === C.SHT_RELA || type === C.SHT_REL;
+    const target = relocates ? field(i, 44, false) : 0;
+    const skip = relocates
+      ? target > 0 && target < shnum && !kept(field(target, 4, false), field(target, 8, true))
+      : !kept(type, flags);
+    if (skip) unread.add(i); else ranges.push([offset, offset + length]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let k = 0; k < ranges.length;) {
+    let [at, end] = ranges[k++]!;
+    while (k < ranges.length && ranges[k]![0] <= end + GAP) end = Math.max(end, ranges[k++]![1]);
+    if (!readRange(fd, buf, at, end)) return whole();
+  }
+  return { buf, unread };
+}
+
+/** The bytes of one section left out by readSparse, read now from the file at `path`. */
+export function readLater(path: string, buf: Buffer, offset: number, length: number): void {
+  const fd = openSync(path, "r");
+  try {
+    if (!readRange(fd, buf, offset, offset + length)) throw badInput(path, "file changed while it was read (now shorter)");
+  } finally {
+    closeSync(fd);
+  }
+}
