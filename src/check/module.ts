@@ -7,7 +7,7 @@ import { ElfFile } from "../elf/reader.js";
 import { badInput } from "../errors.js";
 import { SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from "../klp/convert.js";
 import type { Layouts } from "../object/layouts.js";
-import { readFileOrFail } from "../read.js";
+import { readObjectOrFail } from "../read.js";
 import { parseModinfo } from "../vm/modinfo.js";
 import { readKlpPatches, type KlpPatchRead } from "./structs.js";
 
@@ -65,8 +65,8 @@ export interface ModuleFile {
 }
 
 export function openModule(file: string): ModuleFile {
-  const buf = readFileOrFail(file);
-  const elf = ElfFile.parse(file, buf);
+  const { buf, unread } = readObjectOrFail(file);
+  const elf = ElfFile.parse(file, buf, unread);
   if (elf.type !== C.ET_REL) throw badInput(file, `not a kernel module (ELF type ${elf.type}; a .ko is a relocatable object)`);
   const arch = archFor(elf.machine);
   if (!arch) throw badInput(file, `unsupported machine (e_machine ${elf.machine})`);
