@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { klpCache } from "./kernel.js";
+import { kernelTree } from "./kernel.js";
 
 export const KERNEL = process.env["KLP_KERNEL"] ?? "6.1.0-56-amd64";
 const MEMBER = "samples/livepatch/livepatch-sample.c";
@@ -45,30 +45,9 @@ static struct klp_object objs[] = {`;
   return src.replace("static struct klp_object objs[] = {", fn).replace(OBJS_VMLINUX, objs);
 }
 
-function tarball(): string {
-  const mm = KERNEL.split(".").slice(0, 2).join(".");
-  return process.env["KLP_SOURCE_TARBALL"] ?? `/usr/src/linux-source-${mm}.tar.xz`;
-}
-
-/**
- * The sample's source. Reading one member of the 140 MB tarball means decompressing almost
- * all of it (~11 s), so the prepared kernel tree is used when there is one, and the
- * extracted file is cached.
- */
+/** The sample's source, from the target's prepared tree (its exact source, as klp build uses). */
 export function sampleSource(): string {
-  const tree = path.join(klpCache, "src", `linux-${KERNEL}`, MEMBER);
-  if (fs.existsSync(tree)) return fs.readFileSync(tree, "utf8");
-  const tar = tarball();
-  const st = fs.statSync(tar);
-  const cached = path.join(klpCache, "samples", `livepatch-sample-${st.size}-${Math.floor(st.mtimeMs)}.c`);
-  if (fs.existsSync(cached)) return fs.readFileSync(cached, "utf8");
-  const top = path.basename(tar).replace(/\.tar\.\w+$/, "");
-  const r = spawnSync("tar", ["--occurrence=1", "-xOf", tar, `${top}/${MEMBER}`], { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (r.status !== 0 || !r.stdout.includes("cmdline_proc_show")) throw new Error(`cannot extract ${MEMBER} from ${tar}: ${r.stderr}`);
-  fs.mkdirSync(path.dirname(cached), { recursive: true });
-  fs.writeFileSync(`${cached}.${process.pid}`, r.stdout);
-  fs.renameSync(`${cached}.${process.pid}`, cached);
-  return r.stdout;
+  return fs.readFileSync(path.join(kernelTree(process.env["KLP_KERNEL"]), MEMBER), "utf8");
 }
 
 export interface SampleModules {
