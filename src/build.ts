@@ -238,9 +238,10 @@ function buildProof(tree: string, pairs: readonly { obj: string; a: DiffAnalysis
   const unchanged = new Map<string, Set<string>>();
   for (const { obj, a } of pairs) {
     const touched = new Set([...a.sel.changed.map((c) => c.origName ?? c.name), ...a.sel.removed, ...a.sel.ignored]);
-    const set = unchanged.get(klpObjectName(tree, obj)) ?? new Set<string>();
+    const object = klpObjectName(tree, obj);
+    const set = unchanged.get(object) ?? new Set<string>();
     for (const f of a.o.functions) if (!touched.has(f.name)) set.add(f.name);
-    unchanged.set(klpObjectName(tree, obj), set);
+    unchanged.set(object, set);
   }
   return { objects: pairs.map(({ obj, a }) => ({ object: obj, compiled: a.o })), unchanged };
 }
