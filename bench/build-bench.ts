@@ -3,9 +3,11 @@
 // compiles the patch's objects before and after (its build directory is removed first), diffs,
 // resolves, proves, links, and boots the kernel with the module and the check.
 //
-//   node dist/bench/build-bench.js [--kernel V] [--patch FILE] [--check SCRIPT] [--runs N] [--json]
+//   node dist/bench/build-bench.js [--kernel V | --source TREE] [--patch FILE] [--check SCRIPT] [--runs N] [--json]
 //
 // Defaults: Debian 12's 6.12 kernel of the e2e suite, examples/cmdline.patch and its check, 5 runs.
+// --source TREE benchmarks a kernel the user built (`bash scripts/own-kernel.sh clang-19` prints
+// the Clang-built one's path).
 // Prints the median (and min/max) of klp build, klp vm-test and their sum; `npm run bench:build`.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -21,13 +23,15 @@ const suite = JSON.parse(fs.readFileSync(path.join(repoRoot, "test/e2e-6.12/SUIT
 const { values } = parseArgs({
   options: {
     kernel: { type: "string", default: suite.kernel },
+    source: { type: "string" },
     patch: { type: "string", default: path.join(repoRoot, "examples/cmdline.patch") },
     check: { type: "string", default: path.join(repoRoot, "examples/cmdline-check.sh") },
     runs: { type: "string", default: "5" },
     json: { type: "boolean" },
   },
 });
-const kernel = values.kernel!, runs = Number(values.runs);
+const kernel = values.source ?? values.kernel!, runs = Number(values.runs);
+const target = values.source ? ["--source", values.source] : ["--kernel", values.kernel!];
 const cache = process.env["KLP_CACHE"] ?? path.join(os.homedir(), ".cache/klpkit");
 
 function timed(args: string[]): { seconds: number; stdout: string; stderr: string } {
@@ -42,16 +46,16 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "klp-build-bench-"));
 const name = "klpbench_build";
 process.stderr.write(`build-bench: warming up ${kernel} (exact tree, kallsyms)\n`);
-timed(["target", "--kernel", kernel, "--prepare"]);
-timed(["build", "--kernel", kernel, "--patch", values.patch!, "-o", out, "--name", name]);
+timed(["target", ...target, "--prepare"]);
+timed(["build", ...target, "--patch", values.patch!, "-o", out, "--name", name]);
 const rows: { build: number; vm: number; steps: Record<string, number> }[] = [];
 for (let i = 0; i < runs; i++) {
   for (const d of fs.readdirSync(path.join(cache, "builds")).filter((d) => d.startsWith(`${name}-`))) {
     fs.rmSync(path.join(cache, "builds", d), { recursive: true, force: true });
   }
-  const b = timed(["build", "--kernel", kernel, "--patch", values.patch!, "-o", out, "--name", name, "--json"]);
+  const b = timed(["build", ...target, "--patch", values.patch!, "-o", out, "--name", name, "--json"]);
   const steps = Object.fromEntries((JSON.parse(b.stdout) as { steps: { step: string; seconds: number }[] }).steps.map((s) => [s.step, s.seconds]));
-  const v = timed(["vm-test", "--kernel", kernel, path.join(out, `${name}.ko`), "--check", values.check!]);
+  const v = timed(["vm-test", ...target, path.join(out, `${name}.ko`), "--check", values.check!]);
   rows.push({ build: b.seconds, vm: v.seconds, steps });
   process.stderr.write(`build-bench: run ${i + 1}: build ${b.seconds.toFixed(1)} s, vm-test ${v.seconds.toFixed(1)} s\n`);
 }

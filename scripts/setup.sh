@@ -6,13 +6,14 @@ cd "$(dirname "$0")/.."
 
 KVER="${KLP_KERNEL:-6.1.0-56-amd64}"
 # Debian packages: compilers for fixtures (gcc-12 is the kernel's own; clang-14 for Clang
-# fixtures, clang-16 for kCFI and -mfunction-return), objtool as Debian's kbuild packages ship it
+# fixtures, clang-16 for kCFI and -mfunction-return, clang-19 with lld and llvm for the Clang-built
+# kernel of scripts/own-kernel.sh), objtool as Debian's kbuild packages ship it
 # (6.1's and a 6.12 one: fixtures run it as those kernels' kbuild does), binutils as the reference
 # reader, the default target kernel's headers and image (its exact source, and any other kernel's
 # packages, klp fetches into its cache itself with apt-get download), kbuild's own needs, the
 # image decompressors (xz, lz4 for the cloud flavour, zstd), the VM (qemu, busybox, cpio), and
 # time (the benchmark's peak RSS).
-PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 clang-16 xz-utils lz4 zstd time
+PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 clang-16 clang-19 lld-19 llvm-19 xz-utils lz4 zstd time
       "linux-headers-$KVER" "linux-image-$KVER" linux-kbuild-6.1
       bc bison flex libelf-dev libssl-dev dwarves kmod
       qemu-system-x86 busybox-static cpio)

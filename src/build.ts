@@ -223,7 +223,10 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   }
   return {
     module: out, name,
-    kernel: { release: t.release, package: t.debian.imagePackage, packageVersion: t.debian.packageVersion, source: `${t.source.package} ${t.source.version}`, tree: tree.dir },
+    kernel: {
+      release: t.release, package: t.debian?.imagePackage ?? "built tree", packageVersion: t.debian?.packageVersion ?? t.id,
+      source: t.builtTree ? t.builtTree : `${t.source.package} ${t.source.version}`, tree: tree.dir,
+    },
     objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: offsets, proof,
     check: { verdict: check.verdict, functions: check.functions.length }, steps,
   };

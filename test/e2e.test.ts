@@ -7,7 +7,10 @@
 //
 // Suites: test/e2e and test/fixes on the default kernel (6.1.0-56-amd64); test/exact (each case
 // names its kernel, and a wrong --source tree the byte proof must refuse); test/e2e-6.12 and the
-// cases of test/e2e and test/fixes that apply to Debian 12's 6.12 kernel (SUITE.json there).
+// cases of test/e2e and test/fixes that apply to Debian 12's 6.12 kernel (SUITE.json there);
+// test/e2e-own on kernels klpkit builds itself from Debian's 6.12 source (scripts/own-kernel.sh),
+// given as a built tree (`--source TREE`): Clang (clang-19, kCFI) and its GCC twin of the same
+// config, with the cases of test/e2e that its small config builds (SUITE.json there).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -15,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { repoRoot, runKlp } from "./support/klp.js";
-import { kernelTree } from "./support/kernel.js";
+import { kernelTree, ownKernelTree } from "./support/kernel.js";
 
 interface E2eCase {
   check?: string;
@@ -42,6 +45,10 @@ interface E2eCase {
 interface Suite {
   readonly dir: string;
   readonly kernel: string | undefined;
+  /** A kernel klpkit builds itself with this compiler (scripts/own-kernel.sh), the target as a built tree. */
+  readonly own?: string;
+  /** Only these cases of `dir` (a small own kernel builds few of a Debian kernel's files). */
+  readonly only?: readonly string[];
   readonly label: string;
   /** Only the cases whose patch applies to this kernel's tree. */
   readonly whereApplies?: boolean;
@@ -57,6 +64,25 @@ interface SuiteFile { kernel: string; reuse: Record<string, Reuse> }
 
 const suiteFile = JSON.parse(fs.readFileSync(path.join(repoRoot, "test/e2e-6.12/SUITE.json"), "utf8")) as SuiteFile;
 const K612 = suiteFile.kernel;
+/** test/e2e-own/SUITE.json: the compilers of klpkit's own kernels, and the cases reused there. */
+interface OwnSuiteFile { compilers: Record<string, string>; optional: Record<string, string>; reuse: Record<string, Reuse & { only: string[] }> }
+const ownFile = JSON.parse(fs.readFileSync(path.join(repoRoot, "test/e2e-own/SUITE.json"), "utf8")) as OwnSuiteFile;
+/**
+ * The own kernels this run builds: a compiler named in "optional" (the GCC twin: one more kernel
+ * build) runs only when KLP_E2E_OWN names it (KLP_E2E_OWN=clang,gcc), or "all".
+ */
+const wantedOwn = (label: string): boolean => {
+  if (!(label in ownFile.optional)) return true;
+  const asked = (process.env["KLP_E2E_OWN"] ?? "").split(",");
+  return asked.includes(label) || asked.includes("all");
+};
+const OWN_SUITES: Suite[] = Object.entries(ownFile.compilers).filter(([label]) => wantedOwn(label)).flatMap(([label, own]) => [
+  { dir: "test/e2e-own", kernel: undefined, own, label },
+  ...Object.entries(ownFile.reuse).map(([dir, r]): Suite => ({
+    dir, kernel: undefined, own, label: `${label} ${path.basename(dir)}`, only: r.only, ...(r.skip ? { skip: r.skip } : {}), ...(r.override ? { override: r.override } : {}),
+  })),
+]);
+
 const SUITES: Suite[] = [
   { dir: "test/e2e", kernel: undefined, label: "e2e" },
   { dir: "test/fixes", kernel: undefined, label: "fix" },
@@ -65,16 +91,20 @@ const SUITES: Suite[] = [
   ...Object.entries(suiteFile.reuse).map(([dir, r]): Suite => ({
     dir, kernel: K612, label: `6.12 ${path.basename(dir)}`, whereApplies: true, ...(r.skip ? { skip: r.skip } : {}), ...(r.override ? { override: r.override } : {}),
   })),
+  ...OWN_SUITES,
 ];
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "klp-e2e-"));
 const cases = SUITES.flatMap((suite) => {
   const dir = path.join(repoRoot, suite.dir);
-  return fs.readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "SUITE.json").sort().map((f) => {
-    const name = f.slice(0, -5);
-    const spec = { ...(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase), ...(suite.override?.[name] ?? {}) };
-    return { suite, name, dir, patch: path.join(dir, spec.patch ?? `${name}.patch`), spec, kernel: spec.kernel ?? suite.kernel };
-  });
+  return fs.readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "SUITE.json").sort()
+    .filter((f) => !suite.only || suite.only.includes(f.slice(0, -5))).map((f) => {
+      const name = f.slice(0, -5);
+      const spec = { ...(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as E2eCase), ...(suite.override?.[name] ?? {}) };
+      const kernel = spec.kernel ?? suite.kernel;
+      const target: Target = suite.own ? { own: suite.own } : { kernel };
+      return { suite, name, dir, patch: path.join(dir, spec.patch ?? `${name}.patch`), spec, kernel, target };
+    });
 });
 
 test("test/fixes: at least 15 fixes across kernel/, mm/, fs/, net/, security/ and two modules", () => {
@@ -89,7 +119,7 @@ test("test/fixes: at least 15 fixes across kernel/, mm/, fs/, net/, security/ an
 });
 
 test("6.12: at least 12 VM-verified e2e cases and 12 fixes apply exactly (reused or ported)", () => {
-  const on612 = cases.filter((c) => c.kernel === K612 && c.spec.check && !c.suite.skip?.[c.name] && (!c.suite.whereApplies || applies(c.patch, c.kernel)));
+  const on612 = cases.filter((c) => c.kernel === K612 && c.spec.check && !c.suite.skip?.[c.name] && (!c.suite.whereApplies || applies(c.patch, c.target)));
   const isFix = (name: string) => fs.existsSync(path.join(repoRoot, "test/fixes", `${name}.json`));
   const fixes = on612.filter((c) => isFix(c.name)).map((c) => c.name);
   const e2e = on612.filter((c) => !isFix(c.name)).map((c) => c.name);
@@ -98,48 +128,62 @@ test("6.12: at least 12 VM-verified e2e cases and 12 fixes apply exactly (reused
   console.log(`6.12: ${e2e.length} e2e cases, ${fixes.length} fixes`);
 });
 
+test("own kernels: at least 12 VM-verified cases and a refusal on each compiler's build of the same tree", () => {
+  for (const [label, own] of Object.entries(ownFile.compilers).filter(([l]) => wantedOwn(l))) {
+    const mine = cases.filter((c) => c.suite.own === own && !c.suite.skip?.[c.name]);
+    const verified = mine.filter((c) => c.spec.check).map((c) => c.name);
+    assert.ok(verified.length >= 12, `${label}: ${verified.join(", ")}`);
+    assert.ok(mine.some((c) => c.spec.buildExit === 1), `${label}: no refusal`);
+    console.log(`${label} (${own}): ${verified.length} VM-verified cases, ${mine.length - verified.length} refused or bad input`);
+  }
+});
+
 const BUILD_TIMEOUT = 900_000;
 const VM_TIMEOUT = 300_000;
-const kernelArgs = (kernel: string | undefined) => (kernel ? ["--kernel", kernel] : []);
+/** The kernel a case runs on: a Debian release (undefined: the default) or an own kernel's compiler. */
+type Target = { kernel: string | undefined } | { own: string };
+const targetArgs = (t: Target) => ("own" in t ? ["--source", ownKernelTree(t.own)] : t.kernel ? ["--kernel", t.kernel] : []);
+const targetKey = (t: Target) => ("own" in t ? `own-${t.own}` : t.kernel ?? "default");
 const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, "_").toLowerCase();
 
-/** Whether `patch` applies to the prepared tree of `kernel` exactly (no fuzz, as klp build requires). */
-function applies(patch: string, kernel: string | undefined): boolean {
-  const r = spawnSync("patch", ["-p1", "--dry-run", "-f", "-s", "--fuzz=0", "-i", patch], { cwd: kernelTree(kernel), encoding: "utf8" });
+/** Whether `patch` applies to the tree of `t` exactly (no fuzz, as klp build requires; --dry-run writes nothing). */
+function applies(patch: string, t: Target): boolean {
+  const tree = "own" in t ? ownKernelTree(t.own) : kernelTree(t.kernel);
+  const r = spawnSync("patch", ["-p1", "--dry-run", "-f", "-s", "--fuzz=0", "-i", patch], { cwd: tree, encoding: "utf8" });
   return r.status === 0;
 }
 
 /** An unrelated livepatch per kernel for the negative controls: cmdline's (version's for the cmdline case). */
 const controls = new Map<string, string>();
-function controlModule(kernel: string | undefined, caseName: string): string {
+function controlModule(target: Target, caseName: string): string {
   const which = caseName === "cmdline" ? "version" : "cmdline";
-  const key = `${kernel ?? "default"}-${which}`;
+  const key = `${targetKey(target)}-${which}`;
   const known = controls.get(key);
   if (known) return known;
   const name = `klpe2e_control_${slug(key)}`;
-  const b = runKlp(["build", "--patch", path.join(repoRoot, "test/e2e", `${which}.patch`), "-o", out, "--name", name, ...kernelArgs(kernel)], BUILD_TIMEOUT);
+  const b = runKlp(["build", "--patch", path.join(repoRoot, "test/e2e", `${which}.patch`), "-o", out, "--name", name, ...targetArgs(target)], BUILD_TIMEOUT);
   assert.equal(b.status, 0, `klp build of the control livepatch: ${b.stderr}`);
   const ko = path.join(out, `${name}.ko`);
   controls.set(key, ko);
   return ko;
 }
 
-for (const { suite, name, dir, patch, spec, kernel } of cases) {
+for (const { suite, name, dir, patch, spec, kernel, target } of cases) {
   test(`${suite.label} ${name}: ${spec.why}`, { timeout: BUILD_TIMEOUT * 2 + 3 * VM_TIMEOUT }, (t) => {
     const skipped = suite.skip?.[name];
     if (skipped) return t.skip(skipped);
-    if (suite.whereApplies && !applies(patch, kernel)) return t.skip(`does not apply to ${kernel}`);
+    if (suite.whereApplies && !applies(patch, target)) return t.skip(`does not apply to ${kernel}`);
     const modName = `klpe2e_${slug(`${suite.label}_${name}`)}`.slice(0, 55);
     const ko = path.join(out, `${modName}.ko`);
     const earlier: string[] = (spec.needs ?? []).flatMap((m) => ["--preload", m]);
     if (spec.before) {
       const baseName = `${modName.slice(0, 49)}_base`;
-      const base = runKlp(["build", "--patch", path.join(dir, `${spec.before}.patch`), "-o", out, "--name", baseName, ...kernelArgs(kernel)], BUILD_TIMEOUT);
+      const base = runKlp(["build", "--patch", path.join(dir, `${spec.before}.patch`), "-o", out, "--name", baseName, ...targetArgs(target)], BUILD_TIMEOUT);
       assert.equal(base.status, 0, `klp build of the earlier patch: ${base.stderr}`);
       earlier.push("--preload", path.join(out, `${baseName}.ko`));
     }
     const source = spec.sourceOf ? ["--source", kernelTree(spec.sourceOf)] : [];
-    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...kernelArgs(kernel), ...source, ...(spec.replace ? ["--replace"] : [])], BUILD_TIMEOUT);
+    const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...targetArgs(target), ...source, ...(spec.replace ? ["--replace"] : [])], BUILD_TIMEOUT);
     const expected = spec.buildExit ?? 0;
     assert.equal(build.status, expected, `klp build exit ${build.status}\n${build.stderr}\n${build.stdout}`);
     if (expected !== 0) {
@@ -154,12 +198,12 @@ for (const { suite, name, dir, patch, spec, kernel } of cases) {
     const orders = spec.module ? [["--preload", spec.module], ["--postload", spec.module]] : [[]];
     for (const order of orders) {
       const warn = spec.expectWarn ? ["--expect-warn", spec.expectWarn] : [];
-      const vm = runKlp(["vm-test", ko, ...kernelArgs(kernel), ...earlier, ...order, ...warn, "--check", script], VM_TIMEOUT);
+      const vm = runKlp(["vm-test", ko, ...targetArgs(target), ...earlier, ...order, ...warn, "--check", script], VM_TIMEOUT);
       assert.equal(vm.status, 0, `klp vm-test ${order.join(" ")} exit ${vm.status}\n${vm.stdout}\n${vm.stderr}`);
     }
     // Negative control: the same boot and check with an unrelated livepatch must fail in the check.
-    const control = controlModule(kernel, name);
-    const neg = runKlp(["vm-test", control, ...kernelArgs(kernel), ...(spec.needs ?? []).flatMap((m) => ["--preload", m]),
+    const control = controlModule(target, name);
+    const neg = runKlp(["vm-test", control, ...targetArgs(target), ...(spec.needs ?? []).flatMap((m) => ["--preload", m]),
       ...(spec.module ? ["--preload", spec.module] : []), "--check", script, "--json"], VM_TIMEOUT);
     assert.equal(neg.status, 1, `negative control: the check passed without the fix\n${neg.stdout}\n${neg.stderr}`);
     const report = JSON.parse(neg.stdout) as { steps: { id: string; status: string }[] };

@@ -21,3 +21,12 @@ export function parseCommand(command: string, argv: string[], options: NonNullab
   }
   return parsed;
 }
+
+/**
+ * What `--kernel` and `--source` ask for, as resolveTarget takes it: `--source` alone names a
+ * kernel the user built (or, for a tree that is only configured, a tree for the default kernel).
+ */
+export function targetRequest(values: Parsed["values"]): { kernel?: string; source?: string } {
+  const kernel = values["kernel"], source = values["source"];
+  return { ...(typeof kernel === "string" ? { kernel } : {}), ...(typeof source === "string" ? { source } : {}) };
+}

@@ -3,7 +3,7 @@ import { runBuild } from "../build.js";
 import { badInput } from "../errors.js";
 import { resolveTarget } from "../target/resolve.js";
 import { DEFAULT_KERNEL } from "../target/target.js";
-import { parseCommand } from "./args.js";
+import { parseCommand, targetRequest } from "./args.js";
 
 export const buildHelp = `usage: klp build --patch FIX.patch [--kernel ${DEFAULT_KERNEL}] [--source DIR] [-o DIR] [--name N] [--replace] [--json]
 
@@ -16,8 +16,12 @@ DIR/<name>.ko with kbuild.
   --patch FILE    the fix, a -p1 unified diff against the kernel source
   --kernel V      target kernel release (default: ${DEFAULT_KERNEL}); fetched from Debian's
                   archive into klpkit's cache when it is not installed
-  --source DIR    a prepared kernel tree to build in instead of the exact Debian source (the
-                  byte proof refuses it when it does not build the running kernel)
+  --source DIR    a kernel you built (vmlinux, System.map, Module.symvers in DIR): it is the
+                  target, built with its own compiler (LLVM=1 for Clang) and proven against
+                  its own vmlinux and modules. With --kernel V, or when DIR is only
+                  configured: a tree to build V's patch in instead of the exact Debian source
+                  (the byte proof refuses it when it does not build V). klp builds in a copy
+                  of DIR in its cache and never writes to DIR.
   -o, --output D  where to write <name>.ko (default: .)
   --name N        livepatch module name (default: livepatch_<patch file name>)
   --replace       cumulative patch: atomically replaces all earlier livepatches
@@ -27,7 +31,7 @@ exit: 0 module written, 1 refused as unsafe or unprovable, 2 bad input or compil
 export function buildCommand(argv: string[]): number {
   const { values } = parseCommand("build", argv, {
     patch: { type: "string" },
-    kernel: { type: "string", default: DEFAULT_KERNEL },
+    kernel: { type: "string" },
     source: { type: "string" },
     output: { type: "string", short: "o", default: "." },
     name: { type: "string" },
@@ -43,7 +47,7 @@ export function buildCommand(argv: string[]): number {
   if (!patch) throw badInput(undefined, "build: --patch FIX.patch is required (see klp build --help)");
   const json = values["json"] === true;
   const log = (s: string) => { process.stderr.write(`klp build: ${s}\n`); };
-  const target = resolveTarget({ kernel: values["kernel"] as string, ...(values["source"] ? { source: values["source"] as string } : {}) }, log);
+  const target = resolveTarget(targetRequest(values), log);
   const r = runBuild(target, {
     patch, outDir: values["output"] as string, replace: values["replace"] === true,
     ...(values["name"] ? { name: values["name"] as string } : {}),

@@ -6,7 +6,7 @@ import { kernelSymbols, targetModules } from "../target/modules.js";
 import { resolveTarget } from "../target/resolve.js";
 import { DEFAULT_KERNEL } from "../target/target.js";
 import { prepareTree } from "../target/tree.js";
-import { parseCommand } from "./args.js";
+import { parseCommand, targetRequest } from "./args.js";
 
 export const checkHelp = `usage: klp check MODULE.ko [--kernel ${DEFAULT_KERNEL} | --source DIR] [--json]
 
@@ -19,14 +19,15 @@ tree). Every undefined symbol must be exported or covered by a valid klp relocat
 module must say livepatch=Y and be built for the target's release.
 
   --kernel V    target kernel release (default: ${DEFAULT_KERNEL})
-  --source DIR  a prepared kernel tree to compile the kernel's objects in instead of klpkit's
-                tree of the exact Debian source
+  --source DIR  a kernel you built (vmlinux, System.map, Module.symvers in DIR) as the target; or
+                a prepared tree to compile the default kernel's objects in instead of klpkit's
+                tree of the exact Debian source (klp works in a copy; DIR is never written)
   --json        print the report as JSON
 exit: 0 safe, 1 unsafe (each finding with the function, the reason and what to do), 2 bad input`;
 
 export function checkCommand(argv: string[]): number {
   const { values, positionals } = parseCommand("check", argv, {
-    kernel: { type: "string", default: DEFAULT_KERNEL },
+    kernel: { type: "string" },
     source: { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -41,7 +42,7 @@ export function checkCommand(argv: string[]): number {
   }
   const opened = openModule(file);
   const log = (s: string) => { process.stderr.write(`klp check: ${s}\n`); };
-  const target = resolveTarget({ kernel: values["kernel"] as string, ...(values["source"] ? { source: values["source"] as string } : {}) }, log);
+  const target = resolveTarget(targetRequest(values), log);
   const tree = prepareTree(target, log);
   const module = readLivepatchModule(opened, tree.layouts);
   const report = checkModule(module, { target, tree, kernel: kernelSymbols(target, log), modules: targetModules(target) }, log);

@@ -5,9 +5,9 @@ import { resolveTarget } from "../target/resolve.js";
 import { DEFAULT_KERNEL } from "../target/target.js";
 import { vmKernel } from "../target/vm-kernel.js";
 import { DEFAULT_TIMEOUT_SECONDS, runVmTest } from "../vm/run.js";
-import { parseCommand } from "./args.js";
+import { parseCommand, targetRequest } from "./args.js";
 
-export const vmTestHelp = `usage: klp vm-test MODULE.ko [--kernel ${DEFAULT_KERNEL}] [--preload MOD ...] [--postload MOD ...]
+export const vmTestHelp = `usage: klp vm-test MODULE.ko [--kernel ${DEFAULT_KERNEL} | --source TREE] [--preload MOD ...] [--postload MOD ...]
                    [--check SCRIPT] [--timeout S] [--expect-warn REGEX] [--json]
 
 Boot the target kernel in qemu with a busybox initramfs, load the livepatch, wait until it is
@@ -16,6 +16,7 @@ run the check scripts, and scan the console for Oops, BUG, WARNING, panic, GPF a
 
   --kernel V           kernel release (default: ${DEFAULT_KERNEL}): its image and modules, from
                        /boot and /lib/modules, or fetched into klpkit's cache when not installed
+  --source TREE        a kernel you built: boot its own bzImage with its own modules
   --preload MOD        module of the kernel's tree to load before the livepatch (with its
                        dependencies); repeat or give a comma list
   --postload MOD       module to load after the livepatch is enabled; repeat or comma list
@@ -38,7 +39,8 @@ function list(v: unknown): string[] {
 
 export function vmTestCommand(argv: string[]): number {
   const { values, positionals } = parseCommand("vm-test", argv, {
-    kernel: { type: "string", default: DEFAULT_KERNEL },
+    kernel: { type: "string" },
+    source: { type: "string" },
     preload: { type: "string", multiple: true },
     postload: { type: "string", multiple: true },
     check: { type: "string", multiple: true },
@@ -63,7 +65,7 @@ export function vmTestCommand(argv: string[]): number {
   const log = (s: string) => { process.stderr.write(`klp vm-test: ${s}\n`); };
   const module = positionals[0]!;
   if (!module.endsWith(".ko")) throw badInput(module, "not a kernel module (expected a .ko file)");
-  const target = resolveTarget({ kernel: values["kernel"] as string }, log);
+  const target = resolveTarget(targetRequest(values), log);
   const r = runVmTest({
     module,
     kernel: vmKernel(target),

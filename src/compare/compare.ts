@@ -12,7 +12,7 @@ import { describeReferent, Referents } from "./referents.js";
 
 export type Verdict =
   | { readonly same: true; readonly lineOnly: boolean }
-  | { readonly same: false; readonly reason: string };
+  | { readonly same: false; readonly reason: string; readonly typeChanged?: boolean };
 
 interface Region { readonly bytes: Buffer; readonly relocs: RelocSpan; readonly section: ElfSection }
 
@@ -60,6 +60,7 @@ export class Comparer {
   }
 
   compareFunction(a: KFunction, b: KFunction): Verdict {
+    if (this.kcfiHashChanged(a, b)) return { same: false, reason: `kCFI type hash in __cfi_${b.name} changed`, typeChanged: true };
     if (a.bytes.length !== b.bytes.length) return { same: false, reason: `code size ${a.bytes.length} → ${b.bytes.length} bytes` };
     const why = this.relocsDiffer(a, b, "code");
     if (why) return { same: false, reason: why };
@@ -74,6 +75,19 @@ export class Comparer {
     const other = this.comparePrefix(a, b) ?? this.compareSpecial(a, b);
     if (other) return { same: false, reason: other };
     return lineOnly ? { same: true, lineOnly } : SAME;
+  }
+
+  /**
+   * True when both have a kCFI preamble (`__cfi_<fn>`: NOPs and `mov $<type hash>, %eax`) and its
+   * bytes differ: clang hashes the function's prototype, so its type changed — `int f(int)`
+   * became `long f(long)` — whatever else changed in its code.
+   */
+  private kcfiHashChanged(a: KFunction, b: KFunction): boolean {
+    const cfi = (f: KFunction) => f.prefix?.symbols.some((s) => s.name.startsWith("__cfi_")) ?? false;
+    if (!cfi(a) || !cfi(b)) return false;
+    const x = this.o.range(a.section, a.prefix!.start, a.sym.value - a.prefix!.start);
+    const y = this.p.range(b.section, b.prefix!.start, b.sym.value - b.prefix!.start);
+    return x.bytes.length === y.bytes.length && firstDifferenceOutside(x.bytes, y.bytes, x.relocs, this.o.arch) >= 0;
   }
 
   /** The `__pfx_`/`__cfi_` preamble: padding, or kCFI's type hash (which moves with the prototype). */

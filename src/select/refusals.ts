@@ -49,3 +49,13 @@ export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew:
   }
   return undefined;
 }
+
+/**
+ * A changed prototype, seen through kCFI: the running kernel's callers (and every indirect call,
+ * checked against the old type hash in the original's `__cfi_` preamble, which stays) pass the old
+ * arguments, and ftrace hands them to the replacement unchanged.
+ */
+export function typeChangeRefusal(fn: string): Refusal {
+  return { symbol: fn, reason: "the function's type changed (its kCFI type hash differs): the running kernel's callers, direct and indirect, pass arguments of the old prototype to the replacement",
+    hint: "keep the prototype; put the new signature in a new function that the old one calls" };
+}

@@ -5,7 +5,7 @@ import type { Correlation } from "../correlate/correlate.js";
 import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
-import { deferredInitReason, INIT_HINT, isInitOrExitSection, unpatchableFunction, type Refusal } from "./refusals.js";
+import { deferredInitReason, INIT_HINT, isInitOrExitSection, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
 
 export type { Refusal } from "./refusals.js";
 
@@ -85,6 +85,7 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
       continue;
     }
     changed.set(f, { name: f.name, ...(of.name !== f.name ? { origName: of.name } : {}), section: f.section.name, reason: v.reason });
+    if (v.typeChanged) refused.push(typeChangeRefusal(f.name));
   }
 
   // A .cold part is the tail of its parent: a change in either carries both, and the parent

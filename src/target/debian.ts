@@ -47,10 +47,29 @@ function installedStanza(pkg: string): Map<string, string> | undefined {
   return new Map([["Version", version ?? ""], ["Built-Using", builtUsing ?? ""]]);
 }
 
-/** The newest stanza apt knows for `pkg`. */
-function archiveStanza(pkg: string): Map<string, string> | undefined {
-  const r = run("apt-cache", ["show", "--no-all-versions", pkg]);
-  return r.ok && r.out.trim() ? stanza(r.out) : undefined;
+/**
+ * apt's binary package cache, kept in klpkit's cache: Debian's container images turn apt's own
+ * off (/etc/apt/apt.conf.d/docker-clean sets Dir::Cache::pkgcache ""), and then every apt-cache
+ * call parses all package lists again (10 s here with arm64 lists added; 0.1 s from the cache).
+ * apt rebuilds it by itself when the lists change.
+ */
+function aptCacheOptions(root: string): string[] {
+  const dir = path.join(root, "apt");
+  fs.mkdirSync(dir, { recursive: true });
+  return ["-o", `Dir::Cache::pkgcache=${path.join(dir, "pkgcache.bin")}`, "-o", `Dir::Cache::srcpkgcache=${path.join(dir, "srcpkgcache.bin")}`];
+}
+
+/** The newest stanza apt knows for each of `pkgs` that it knows, by package name (one apt-cache run). */
+function archiveStanzas(pkgs: readonly string[], root: string): Map<string, Map<string, string>> {
+  // apt-cache exits 100 when one of the names is unknown, and still prints the others.
+  const r = run("apt-cache", [...aptCacheOptions(root), "show", "--no-all-versions", ...pkgs]);
+  const out = new Map<string, Map<string, string>>();
+  for (const text of r.out.split(/\n\s*\n/)) {
+    const fields = stanza(text);
+    const name = fields.get("Package");
+    if (name && pkgs.includes(name) && !out.has(name)) out.set(name, fields);
+  }
+  return out;
 }
 
 /** `linux (= 6.1.176-1)` or `linux-6.12 (= 6.12.117-1~deb12u1)` in Built-Using → that version. */
@@ -77,15 +96,16 @@ export function looksLikeDebianRelease(release: string): boolean {
 }
 
 /** What Debian says about `release`: installed, or known to apt; bad input when neither. */
-export function debianKernel(release: string): DebianKernel {
+export function debianKernel(release: string, root: string): DebianKernel {
   if (!/^[A-Za-z0-9.+~_-]+$/.test(release)) throw badInput(undefined, `'${release}' is not a kernel release`);
   const candidates = [`linux-image-${release}`, `linux-image-${release}-unsigned`];
   for (const pkg of candidates) {
     const fields = installedStanza(pkg);
     if (fields) return describe(release, pkg, fields, true);
   }
+  const known = archiveStanzas(candidates, root);
   for (const pkg of candidates) {
-    const fields = archiveStanza(pkg);
+    const fields = known.get(pkg);
     if (fields) return describe(release, pkg, fields, false);
   }
   throw badInput(undefined, `no Debian package linux-image-${release} is installed or known to apt (run 'apt-get update', check the release with 'apt-cache search linux-image-', or give a built tree with --source)`);

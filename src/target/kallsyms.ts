@@ -27,7 +27,7 @@ echo 0 > /proc/sys/kernel/kptr_restrict
 echo ${BEGIN}
 cat /proc/kallsyms
 echo ${END}
-poweroff -f
+reboot -f
 `;
 
 /**

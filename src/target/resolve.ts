@@ -9,10 +9,11 @@ import { compilerOf } from "./compiler.js";
 import { isEnabled, readConfig } from "./config.js";
 import { debianKernel } from "./debian.js";
 import { debianKernelFiles } from "./kernel-files.js";
+import { builtTree, isBuiltTree } from "./built-tree.js";
 import { DEFAULT_KERNEL, type Target, type TargetArch } from "./target.js";
 
 export interface TargetRequest {
-  /** Kernel release (default DEFAULT_KERNEL). */
+  /** Kernel release (default DEFAULT_KERNEL, unless `source` is a built tree). */
   readonly kernel?: string;
   /** A prepared source tree to build in (`--source`). */
   readonly source?: string;
@@ -24,13 +25,18 @@ function archOf(config: ReturnType<typeof readConfig>): TargetArch {
   throw badInput(config.file, "the kernel is neither x86-64 nor arm64 (no CONFIG_X86_64 or CONFIG_ARM64)");
 }
 
+/**
+ * `--source TREE` alone names the kernel built in TREE when the build is finished; a tree that is
+ * only configured (or any tree with `--kernel V`) is a source to build a Debian kernel's patch in.
+ */
 export function resolveTarget(req: TargetRequest, log: (s: string) => void): Target {
-  const release = req.kernel ?? DEFAULT_KERNEL;
   const root = cacheRoot();
   if (req.source !== undefined && !fs.existsSync(path.join(req.source, "Makefile"))) {
     throw badInput(req.source, "not a kernel source tree (no Makefile)");
   }
-  const debian = debianKernel(release);
+  if (req.source !== undefined && req.kernel === undefined && isBuiltTree(req.source)) return builtTreeTarget(req.source, root, log);
+  const release = req.kernel ?? DEFAULT_KERNEL;
+  const debian = debianKernel(release, root);
   const files = debianKernelFiles(debian, root, log);
   const config = readConfig(files.config);
   return {
@@ -44,5 +50,20 @@ export function resolveTarget(req: TargetRequest, log: (s: string) => void): Tar
     files,
     cacheRoot: root,
     id: `${release}_${debian.packageVersion}`,
+  };
+}
+
+function builtTreeTarget(dir: string, root: string, log: (s: string) => void): Target {
+  const b = builtTree(dir, root, log);
+  return {
+    release: b.release,
+    arch: b.arch,
+    source: { package: b.dir, version: b.release },
+    builtTree: b.dir,
+    config: b.config,
+    compiler: compilerOf(b.config),
+    files: b.files,
+    cacheRoot: root,
+    id: b.id,
   };
 }

@@ -15,12 +15,16 @@ export interface Target {
   /** `uname -r` of the kernel: 6.1.0-56-amd64, 6.12.117+deb12-amd64. */
   readonly release: string;
   readonly arch: TargetArch;
-  /** What Debian says about it (image package and version, exact source version). */
-  readonly debian: DebianKernel;
-  /** The exact source: the source package and version the image was built from. */
+  /** What Debian says about it (image package and version, exact source version); absent for a
+   * kernel the user built (builtTree). */
+  readonly debian?: DebianKernel;
+  /** The exact source: the source package and version the image was built from (for a built
+   * tree: the tree itself and its release). */
   readonly source: { readonly package: string; readonly version: string };
-  /** A tree the user gave (--source) to build in instead of klpkit's exact tree. */
+  /** A tree the user gave (--source) to build in instead of klpkit's exact tree (a copy of it). */
   readonly userTree?: string;
+  /** The user's own built kernel tree (--source without --kernel): the target and its source. */
+  readonly builtTree?: string;
   readonly config: KernelConfig;
   readonly compiler: Compiler;
   readonly files: KernelFiles;
@@ -32,6 +36,7 @@ export interface Target {
 
 /** A one-line description for logs and reports. */
 export function describeTarget(t: Target): string {
+  if (!t.debian) return `${t.release} (built tree ${t.builtTree ?? t.source.package}, ${t.compiler.versionText})`;
   return `${t.release} (${t.debian.imagePackage} ${t.debian.packageVersion}, source ${t.source.package} ${t.source.version}, ${t.compiler.versionText})`;
 }
 

@@ -1,6 +1,7 @@
 // The tree a livepatch is built in: klpkit's own, extracted from the exact source tarball and
 // configured with the kernel's own config and compiler (one tree per source version and config,
 // so 6.1.0-56-amd64 and 6.1.0-56-cloud-amd64 never share one), or a tree the user gave.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ExitCode, KlpError, badInput } from "../errors.js";
@@ -35,8 +36,10 @@ function stampOf(dir: string): string {
 }
 
 export function prepareTree(t: Target, log: (s: string) => void): PreparedTree {
-  if (t.userTree) return userTree(t, t.userTree);
+  if (t.builtTree) return userTree(t, t.builtTree, log);
+  if (t.userTree) return userTree(t, t.userTree, log);
   checkInstalledCompiler(t.compiler, t.release);
+  if (!t.debian) throw badInput(undefined, `${t.release} names neither a Debian kernel nor a built tree`);
   const src = exactSource(t.debian, t.cacheRoot, log);
   const dir = path.join(cacheDir(t.cacheRoot, "trees"), `${src.package}_${src.version}_${t.config.sha256.slice(0, 12)}`);
   // KERNELRELEASE as Debian's build sets it: UTS_RELEASE and vermagic are the running kernel's.
@@ -65,16 +68,28 @@ function treeRelease(dir: string): string | undefined {
 }
 
 /**
- * A tree of the user's: built exactly as it is configured — its own compiler (from its .config)
- * and its own release — so no make of klpkit's rewrites its config or regenerates its headers.
- * The byte proof decides whether it builds the running kernel.
+ * A tree of the user's, built in klpkit's copy of it (scripts/copy-tree.sh): exactly as it is
+ * configured — its own compiler (from its .config, refused when the installed one differs) and
+ * its own release — so no make rewrites its config or regenerates its headers, and the user's
+ * tree is never written to (a make in it would leave objects built with klpkit's flags beside
+ * the ones its vmlinux was linked from). The byte proof decides whether it builds the target.
  */
-function userTree(t: Target, dir: string): PreparedTree {
-  if (!fs.existsSync(path.join(dir, ".config")) || !fs.existsSync(path.join(dir, "include/generated/autoconf.h"))) {
-    throw badInput(dir, "kernel tree is not prepared (.config and 'make modules_prepare' needed)");
+function userTree(t: Target, given: string, log: (s: string) => void): PreparedTree {
+  if (!fs.existsSync(path.join(given, ".config")) || !fs.existsSync(path.join(given, "include/generated/autoconf.h"))) {
+    throw badInput(given, "kernel tree is not prepared (.config and 'make modules_prepare' needed)");
+  }
+  const compiler = compilerOf(readConfig(path.join(given, ".config")));
+  checkInstalledCompiler(compiler, given);
+  const real = fs.realpathSync(given);
+  const trees = fs.realpathSync(cacheDir(t.cacheRoot, "trees"));
+  // One of klpkit's own trees (another kernel's, as test/exact gives) is built in as it is: klp
+  // keeps those pristine itself. Any other tree is the user's, and only its copy is built in.
+  const dir = real.startsWith(`${trees}/`) ? real : path.join(trees, `copy-${path.basename(real).replace(/[^A-Za-z0-9._-]+/g, "_")}-${createHash("sha256").update(real).digest("hex").slice(0, 12)}`);
+  if (dir !== real) {
+    if (!fs.existsSync(path.join(dir, ".klpkit-ready"))) log(`copying ${real} into the cache (once; klp never builds in your tree)`);
+    runScript("copy-tree.sh", [real, dir], {}, `copying ${real}`);
   }
   const release = treeRelease(dir);
-  const makeVars = [...compilerOf(readConfig(path.join(dir, ".config"))).makeVars, ...(release ? [`KERNELRELEASE=${release}`] : [])];
-  const cacheFile = path.join(cacheDir(t.cacheRoot, "layouts"), `${dir.replace(/[^A-Za-z0-9]+/g, "_")}.json`);
-  return { dir, makeVars, own: false, layouts: probeLayouts(dir, makeVars, cacheFile, stampOf(dir)) };
+  const makeVars = [...compiler.makeVars, ...(release ? [`KERNELRELEASE=${release}`] : [])];
+  return { dir, makeVars, own: false, layouts: probeLayouts(dir, makeVars, path.join(dir, ".klpkit-layouts.json"), stampOf(dir)) };
 }

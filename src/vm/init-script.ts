@@ -48,7 +48,9 @@ export function initScript(plan: VmPlan): string {
     "now() { read KLP_T KLP_IDLE < /proc/uptime; }",
     `begin() { now; echo "${MARKER} begin step=$1 t=$KLP_T"; }`,
     `pass() { now; echo "${MARKER} end step=$1 status=pass t=$KLP_T msg=$2"; }`,
-    `finish() { echo "${MARKER} done"; sync; poweroff -f; sleep 5; }`,
+    // qemu runs with -no-reboot, so a reboot ends it: that needs no ACPI (a kernel without it
+    // turns `poweroff` into a halt that never returns, and the VM would run until the timeout).
+    `finish() { echo "${MARKER} done"; sync; reboot -f; sleep 5; }`,
     `fail() { now; echo "${MARKER} end step=$1 status=fail t=$KLP_T msg=$2"; finish; }`,
     `loaded() { grep -q "^$1 " /proc/modules; }`,
     `echo "${MARKER} begin step=boot t=0"`,

@@ -64,7 +64,7 @@ export function findBusybox(file = "/bin/busybox"): Busybox {
   if (isDynamic(data)) throw badInput(file, "is dynamically linked and cannot run alone in the VM (install busybox-static)");
   const r = spawnSync(file, ["--list"], { encoding: "utf8" });
   const applets = r.status === 0 ? r.stdout.split("\n").map((s) => s.trim()).filter((s) => /^[\w.[-]+$/.test(s) && s !== "busybox") : [];
-  const needed = ["sh", "mount", "insmod", "cat", "grep", "usleep", "poweroff", "sed"];
+  const needed = ["sh", "mount", "insmod", "cat", "grep", "usleep", "reboot", "sed"];
   const missing = needed.filter((a) => !applets.includes(a));
   if (missing.length) throw badInput(file, `busybox lacks applets the VM needs: ${missing.join(", ")}`);
   return { path: file, data, applets };

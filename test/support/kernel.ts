@@ -62,3 +62,21 @@ export function buildPair(patchFile: string, objs: string[], name?: string, kern
     patched: objs.map((o) => path.join(outDir, "patched", o)),
   };
 }
+
+const ownKernels = new Map<string, string>();
+
+/**
+ * The small kernel klpkit builds itself from Debian's 6.12 source with `compiler` (clang-19 or
+ * gcc-12; scripts/own-kernel.sh, built once and cached by content, 10-25 minutes cold).
+ */
+export function ownKernelTree(compiler: string): string {
+  const known = ownKernels.get(compiler);
+  if (known) return known;
+  const r = spawnSync("bash", [path.join(repoRoot, "scripts/own-kernel.sh"), compiler], {
+    encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20, timeout: 3_600_000,
+  });
+  if (r.status !== 0) throw new Error(`scripts/own-kernel.sh ${compiler} failed (status ${r.status ?? r.signal}):\n${(r.stderr ?? "").trimEnd().split("\n").slice(-25).join("\n")}`);
+  const dir = (r.stdout ?? "").trim().split("\n").pop()!;
+  ownKernels.set(compiler, dir);
+  return dir;
+}
