@@ -20,6 +20,22 @@
  *
  * Shadow variables (Documentation/livepatch/shadow-vars.rst) need nothing from klpkit: the
  * klp_shadow_*() functions are exported by the kernel, so patched code calls them directly.
+ *
+ * Hand-made livepatches for `klp convert`: a livepatch module written by hand may call or read
+ * symbols the kernel does not export (kallsyms_lookup_name, a static function); klp convert
+ * turns those references into klp relocations. When the target has several symbols of that
+ * name (6.1's vmlinux has two static `load_elf_binary`, fs/binfmt_elf.c and
+ * fs/compat_binfmt_elf.c), say which one, by its position among them in kallsyms order:
+ *
+ *	KLPKIT_SYMPOS(load_elf_binary, vmlinux, 2);
+ *
+ * or, for a module's static, by the source file it comes from (the module's STT_FILE):
+ *
+ *	KLPKIT_SYMBOL(ext4_xattr_get, ext4, "fs/ext4/xattr.c");
+ *
+ * Each records one string "symbol object how" in `.klpkit.sympos`; klp convert reads them and
+ * leaves the section out of the module it writes. Neither refers to the symbol itself, so
+ * they add no relocation the converter would have to resolve.
  */
 #ifndef _LINUX_KLPKIT_H
 #define _LINUX_KLPKIT_H
@@ -52,5 +68,15 @@ typedef void (*klpkit_callback_t)(struct klp_object *obj);
 #define KLPKIT_IGNORE_SECTION(name)						\
 	static const char __klpkit_id(__klpkit_ignore_sec_, __COUNTER__)[]	\
 	__klpkit_marker(".klpkit.ignore.sections") = name
+
+#define __KLPKIT_SYMPOS_RECORD(text)						\
+	static const char __klpkit_id(__klpkit_sympos_, __COUNTER__)[]		\
+	__klpkit_marker(".klpkit.sympos") = text
+
+#define KLPKIT_SYMPOS(sym, object, pos)						\
+	__KLPKIT_SYMPOS_RECORD(#sym " " #object " pos:" #pos)
+
+#define KLPKIT_SYMBOL(sym, object, file)					\
+	__KLPKIT_SYMPOS_RECORD(#sym " " #object " file:" file)
 
 #endif /* _LINUX_KLPKIT_H */
