@@ -21,7 +21,7 @@ export interface ConvertReport {
   readonly converted: readonly ConvertedSymbol[];
   /** Undefined symbols the target exports, left to the module loader. */
   readonly exported: readonly string[];
-  /** KLPKIT_SYMPOS/KLPKIT_SYMBOL records read and left out of the output. */
+  /** KLPKIT_SYMPOS records read and left out of the output. */
   readonly annotations: number;
 }
 

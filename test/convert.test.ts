@@ -25,16 +25,30 @@ const CHECKS = path.join(repoRoot, "test/vm");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-convert-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const ko = (name: string) => path.join(tmp, `${name}.ko`);
-/** klp_convert_first is klp_convert_sympos naming position 1: the negative control in the VM. */
-const MODULES = ["klp_convert_call", "klp_convert_ambiguous", "klp_convert_sympos", "klp_convert_first"];
+/**
+ * Made here from the fixtures: klp_convert_first is klp_convert_sympos naming position 1 (the
+ * VM's negative control); klp_convert_fat_first likewise, and klp_convert_fat_bare without
+ * the annotation.
+ */
+const MODULES = ["klp_convert_call", "klp_convert_ambiguous", "klp_convert_sympos", "klp_convert_first",
+  "klp_convert_fat", "klp_convert_fat_first", "klp_convert_fat_bare"];
+
+/** Writes `to`.c: fixture `from`.c with `line` replaced (asserting it is there). */
+function variant(from: string, to: string, line: string, by: string) {
+  const src = fs.readFileSync(path.join(FIXTURES, `${from}.c`), "utf8");
+  assert.ok(src.includes(line), `${from}.c has '${line}'`);
+  fs.writeFileSync(path.join(tmp, `${to}.c`), src.replace(line, by));
+}
 
 before(() => {
   const tree = preparedTree();
   const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { files: { symvers: string } };
   for (const f of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, f), path.join(tmp, f));
-  const sympos = fs.readFileSync(path.join(FIXTURES, "klp_convert_sympos.c"), "utf8");
-  assert.ok(sympos.includes("KLPKIT_SYMPOS(load_elf_binary, vmlinux, 2);"));
-  fs.writeFileSync(path.join(tmp, "klp_convert_first.c"), sympos.replace("vmlinux, 2);", "vmlinux, 1);"));
+  // The frame of a hand-made livepatch, as klp check's fixtures write it.
+  fs.copyFileSync(path.join(repoRoot, "test/check/handmade.h"), path.join(tmp, "handmade.h"));
+  variant("klp_convert_sympos", "klp_convert_first", "KLPKIT_SYMPOS(load_elf_binary, vmlinux, 2);", "KLPKIT_SYMPOS(load_elf_binary, vmlinux, 1);");
+  variant("klp_convert_fat", "klp_convert_fat_first", "KLPKIT_SYMPOS(init_once, fat, 2);", "KLPKIT_SYMPOS(init_once, fat, 1);");
+  variant("klp_convert_fat", "klp_convert_fat_bare", "KLPKIT_SYMPOS(init_once, fat, 2);", "");
   fs.writeFileSync(path.join(tmp, "Kbuild"), `ccflags-y += -I$(src) -I${path.join(repoRoot, "include")}\nobj-m := ${MODULES.map((m) => `${m}.o`).join(" ")}\n`);
   // KBUILD_MODPOST_WARN: the modules refer to symbols no export provides; that is the point.
   const r = spawnSync("nice", ["make", "-C", tree.dir, `M=${tmp}`, ...tree.makeVars, `KBUILD_EXTRA_SYMBOLS=${target.files.symvers}`, "KBUILD_MODPOST_WARN=1", "modules"],
@@ -53,8 +67,8 @@ function check(file: string): { run: KlpRun; report: CheckReport } {
   try { return { run, report: JSON.parse(run.stdout) as CheckReport }; } catch { return assert.fail(`klp check ${file}: no JSON (exit ${run.status}):\n${run.stderr}`); }
 }
 
-function vmTest(module: string, script: string, consoleFile: string): { run: KlpRun; report: VmReport; console: string } {
-  const run = runKlp(["vm-test", module, "--check", path.join(CHECKS, script), "--console", consoleFile, "--json"], 300_000);
+function vmTest(module: string, script: string, consoleFile: string, extra: string[] = []): { run: KlpRun; report: VmReport; console: string } {
+  const run = runKlp(["vm-test", module, "--check", path.join(CHECKS, script), "--console", consoleFile, "--json", ...extra], 300_000);
   let report: VmReport;
   try { report = JSON.parse(run.stdout) as VmReport; } catch { return assert.fail(`klp vm-test: no JSON (exit ${run.status}):\n${run.stderr}`); }
   return { run, report, console: fs.existsSync(consoleFile) ? fs.readFileSync(consoleFile, "latin1") : "" };
@@ -156,5 +170,30 @@ test("in the VM: unconverted, insmod fails on the unknown symbols; converted, bo
   assert.deepEqual(first.report?.converted.map((c) => `${c.name},${c.sympos}`), ["load_elf_binary,1"], first.run.stderr);
   const wrong = vmTest(ko("klp_convert_first_converted"), "convert-sympos.sh", path.join(tmp, "first.txt"));
   assert.equal(stepStatus(wrong.report, "livepatch:enable"), "pass");
+  assert.equal(stepStatus(wrong.report, "check:1"), "fail");
+});
+
+test("a module's same-named statics: fat's two init_once, refused bare, converted by position into .klp.rela.fat", () => {
+  const bare = convert("klp_convert_fat_bare");
+  assert.equal(bare.run.status, 1, bare.run.stdout + bare.run.stderr);
+  assert.match(bare.run.stderr, /init_once: 2 symbols of that name in the target: fat after \S+ \+0x[0-9a-f]+ \(t, sympos 1\); fat after \S+ \+0x[0-9a-f]+ \(t, sympos 2\)/);
+  const { run, report } = convert("klp_convert_fat");
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(report!.converted.map((c) => `${c.object} ${c.name},${c.sympos} ${c.chosenBy}`), ["fat init_once,2 KLPKIT_SYMPOS"]);
+  const elf = sectionsAndSymbols(ko("klp_convert_fat_converted"));
+  assert.match(elf, /\.klp\.rela\.fat\.text/);
+  assert.doesNotMatch(elf, /klpkit/);
+  const after = check(ko("klp_convert_fat_converted"));
+  assert.equal(after.run.status, 0, `${after.run.stdout}\n${after.run.stderr}`);
+
+  // In the VM: fat loads after the livepatch; its klp relocation is applied then, and the
+  // address printed is the second init_once of [fat] in /proc/kallsyms. Position 1 fails.
+  const vm = vmTest(ko("klp_convert_fat_converted"), "convert-fat-sympos.sh", path.join(tmp, "fat.txt"), ["--postload", "fat"]);
+  assert.equal(vm.run.status, 0, vm.console.split("\n").slice(-40).join("\n"));
+  assert.equal(stepStatus(vm.report, "postload:fat"), "pass");
+  const first = convert("klp_convert_fat_first");
+  assert.equal(first.run.status, 0, first.run.stderr);
+  const wrong = vmTest(ko("klp_convert_fat_first_converted"), "convert-fat-sympos.sh", path.join(tmp, "fat-first.txt"), ["--postload", "fat"]);
+  assert.equal(stepStatus(wrong.report, "postload:fat"), "pass");
   assert.equal(stepStatus(wrong.report, "check:1"), "fail");
 });

@@ -29,13 +29,14 @@
  *
  *	KLPKIT_SYMPOS(load_elf_binary, vmlinux, 2);
  *
- * or, for a module's static, by the source file it comes from (the module's STT_FILE):
+ * A module's same-named statics (fat.ko's two init_once) count in the order of the module's
+ * symbol table: KLPKIT_SYMPOS(init_once, fat, 2). klp convert lists the candidates with their
+ * positions when it refuses a name. (Not by source file: Debian's .ko files carry no STT_FILE
+ * symbols and kallsyms none for vmlinux, so a file name could not be checked.)
  *
- *	KLPKIT_SYMBOL(ext4_xattr_get, ext4, "fs/ext4/xattr.c");
- *
- * Each records one string "symbol object how" in `.klpkit.sympos`; klp convert reads them and
- * leaves the section out of the module it writes. Neither refers to the symbol itself, so
- * they add no relocation the converter would have to resolve.
+ * Each records one string "symbol object pos:N" in `.klpkit.sympos`; klp convert reads them
+ * and leaves the section out of the module it writes. It does not refer to the symbol itself,
+ * so it adds no relocation the converter would have to resolve.
  */
 #ifndef _LINUX_KLPKIT_H
 #define _LINUX_KLPKIT_H
@@ -69,14 +70,8 @@ typedef void (*klpkit_callback_t)(struct klp_object *obj);
 	static const char __klpkit_id(__klpkit_ignore_sec_, __COUNTER__)[]	\
 	__klpkit_marker(".klpkit.ignore.sections") = name
 
-#define __KLPKIT_SYMPOS_RECORD(text)						\
-	static const char __klpkit_id(__klpkit_sympos_, __COUNTER__)[]		\
-	__klpkit_marker(".klpkit.sympos") = text
-
 #define KLPKIT_SYMPOS(sym, object, pos)						\
-	__KLPKIT_SYMPOS_RECORD(#sym " " #object " pos:" #pos)
-
-#define KLPKIT_SYMBOL(sym, object, file)					\
-	__KLPKIT_SYMPOS_RECORD(#sym " " #object " file:" file)
+	static const char __klpkit_id(__klpkit_sympos_, __COUNTER__)[]		\
+	__klpkit_marker(".klpkit.sympos") = #sym " " #object " pos:" #pos
 
 #endif /* _LINUX_KLPKIT_H */

@@ -2,7 +2,7 @@
 // a name the target exports stays an ordinary relocation (the module loader resolves it);
 // any other name must be exactly one symbol of vmlinux or of a module the livepatch patches
 // (a module's klp relocations are applied only when that module is patched, so no other
-// module can hold it), or the author's KLPKIT_SYMPOS/KLPKIT_SYMBOL choice says which one.
+// module can hold it), or the author's KLPKIT_SYMPOS choice says which one.
 import { refuse, type Refusal } from "../errors.js";
 import type { KernelSymbol, KernelView, SymbolTable } from "../target/symbols.js";
 import type { KlpSymbol } from "./convert.js";
@@ -13,7 +13,10 @@ export interface Candidate {
   readonly object: string;
   readonly sympos: number;
   readonly symbol: KernelSymbol;
-  /** A module symbol's source file (STT_FILE); for vmlinux, the nearest unique name before it. */
+  /**
+   * What a reader can find it by: the nearest uniquely named symbol before it (kallsyms has no
+   * source files, and Debian's .ko files no STT_FILE symbols), or its STT_FILE where there is one.
+   */
   readonly where: string;
 }
 
@@ -21,7 +24,7 @@ export interface ConvertedSymbol extends KlpSymbol {
   readonly address: string;
   readonly where: string;
   /** "unique" when the name is one symbol of the target, else how the author chose. */
-  readonly chosenBy: "unique" | "KLPKIT_SYMPOS" | "KLPKIT_SYMBOL";
+  readonly chosenBy: "unique" | "KLPKIT_SYMPOS";
 }
 
 export interface ConvertPlan {
@@ -37,14 +40,14 @@ function landmark(table: SymbolTable, s: KernelSymbol): string {
     const prev = table.symbols[i]!;
     if (table.byName.get(prev.name)?.length === 1) return `after ${prev.name}`;
   }
-  return "first in vmlinux";
+  return "first of its object";
 }
 
 function candidatesIn(object: string, table: SymbolTable, name: string): Candidate[] {
   const list = table.byName.get(name) ?? [];
   return list.map((symbol, i) => ({
     object, symbol, sympos: list.length === 1 ? 0 : i + 1,
-    where: object === "vmlinux" ? landmark(table, symbol) : symbol.file ?? "no STT_FILE",
+    where: symbol.file ?? landmark(table, symbol),
   }));
 }
 
@@ -59,24 +62,17 @@ export function shownAddress(object: string, s: KernelSymbol): string {
 export const describeCandidate = (c: Candidate) =>
   `${c.object} ${c.where} ${shownAddress(c.object, c.symbol)} (${c.symbol.type}, sympos ${c.sympos})`;
 
-/** A module's STT_FILE may be the path kbuild compiled ("fs/ext4/xattr.c") or its base name. */
-function sameFile(stt: string | undefined, wanted: string): boolean {
-  return stt !== undefined && (stt === wanted || wanted.endsWith(`/${stt}`) || stt.endsWith(`/${wanted}`));
-}
-
+/** Whether the author's KLPKIT_SYMPOS(name, object, pos) names `c` among `all`. */
 function annotationMatches(c: Candidate, choice: SymposChoice, all: readonly Candidate[]): boolean {
   if (c.object !== choice.object) return false;
-  if ("pos" in choice) {
-    // sympos 0 means "the only one": right only when the object has one of that name.
-    const inObject = all.filter((x) => x.object === choice.object).length;
-    return choice.pos === 0 ? inObject === 1 : c.sympos === choice.pos || (inObject === 1 && choice.pos === 1);
-  }
-  return sameFile(c.symbol.file, choice.file);
+  // sympos 0 means "the only one", and so does 1 where there is only one (klp_find_object_symbol).
+  const alone = all.filter((x) => x.object === choice.object).length === 1;
+  return c.sympos === choice.pos || (alone && choice.pos <= 1);
 }
 
 const listed = (cs: readonly Candidate[]) => cs.map(describeCandidate).join("; ");
 
-function pick(name: string, all: readonly Candidate[], choice: SymposChoice | undefined): Candidate | Refusal {
+function pick(name: string, all: readonly Candidate[], choice: SymposChoice | undefined, searched: readonly string[]): Candidate | Refusal {
   if (!all.length) {
     return { symbol: name, reason: "neither exported by the target nor in vmlinux or a module this livepatch patches: insmod would fail with \"Unknown symbol\"",
       hint: "check the name against the target's kallsyms (it may be inlined or renamed in this build), or add the module that defines it as a klp_object" };
@@ -84,10 +80,13 @@ function pick(name: string, all: readonly Candidate[], choice: SymposChoice | un
   if (choice) {
     const hits = all.filter((c) => annotationMatches(c, choice, all));
     if (hits.length === 1) return hits[0]!;
-    const said = "pos" in choice ? `KLPKIT_SYMPOS(${name}, ${choice.object}, ${choice.pos})` : `KLPKIT_SYMBOL(${name}, ${choice.object}, "${choice.file}")`;
-    return { symbol: name, reason: `${said} picks ${hits.length} of the target's ${all.length} symbol(s) of that name: ${listed(all)}`,
-      hint: choice.object === "vmlinux" && !("pos" in choice) ? "vmlinux's kallsyms records no source files: name the position with KLPKIT_SYMPOS"
-        : "name one of the candidates listed, by its object and sympos (or, in a module, its file)" };
+    const said = `KLPKIT_SYMPOS(${name}, ${choice.object}, ${choice.pos})`;
+    if (!searched.includes(choice.object)) {
+      return { symbol: name, reason: `${said} names ${choice.object}, which this livepatch does not patch: its klp relocations would never be applied`,
+        hint: `name vmlinux or a module the livepatch has a klp_object for (${searched.join(", ")})` };
+    }
+    return { symbol: name, reason: `${said} picks none of the target's ${all.length} symbol(s) of that name: ${listed(all)}`,
+      hint: "name one of the candidates listed, by its object and sympos" };
   }
   if (all.length === 1) return all[0]!;
   return { symbol: name, reason: `${all.length} symbols of that name in the target: ${listed(all)}`,
@@ -111,11 +110,11 @@ export function planConversion(file: string, undefinedNames: readonly string[], 
     // An annotation wins over an export of the same name: the author means a static twin.
     if (!choice && k.exports.has(name)) { exported.push(name); continue; }
     const all = searched.flatMap((o) => candidatesIn(o, o === "vmlinux" ? k.vmlinux : k.moduleTable(o), name));
-    const got = pick(name, all, choice);
+    const got = pick(name, all, choice, searched);
     if ("reason" in got) { refusals.push(got); continue; }
     plan.set(name, { object: got.object, name, sympos: got.sympos });
     converted.push({ object: got.object, name, sympos: got.sympos, address: shownAddress(got.object, got.symbol), where: got.where,
-      chosenBy: !choice ? "unique" : "pos" in choice ? "KLPKIT_SYMPOS" : "KLPKIT_SYMBOL" });
+      chosenBy: choice ? "KLPKIT_SYMPOS" : "unique" });
   }
   for (const [name, c] of choices) {
     if (!undefinedNames.includes(name)) {

@@ -1,6 +1,6 @@
-// The `.klpkit.sympos` records of include/linux/klpkit.h's KLPKIT_SYMPOS/KLPKIT_SYMBOL: which
-// of several same-named target symbols a hand-made livepatch means. Each record is one
-// NUL-terminated string "symbol object pos:N" or "symbol object file:PATH"; gcc may pad
+// The `.klpkit.sympos` records of include/linux/klpkit.h's KLPKIT_SYMPOS: which of several
+// same-named target symbols a hand-made livepatch means. Each record is one NUL-terminated
+// string "symbol object pos:N" (`load_elf_binary vmlinux pos:2`); gcc may pad
 // between them (an array of 32 bytes or more is 32-byte aligned on x86-64), so empty strings
 // between records are padding.
 import { badInput } from "../errors.js";
@@ -8,17 +8,18 @@ import type { ElfFile } from "../elf/reader.js";
 
 export const SYMPOS_SECTION = ".klpkit.sympos";
 
-export type SymposChoice =
-  | { readonly symbol: string; readonly object: string; readonly pos: number }
-  | { readonly symbol: string; readonly object: string; readonly file: string };
+export interface SymposChoice {
+  readonly symbol: string;
+  readonly object: string;
+  readonly pos: number;
+}
 
-const RECORD = /^(\S+) (\S+) (?:pos:(\d+)|file:(\S+))$/;
+const RECORD = /^(\S+) (\S+) pos:(\d+)$/;
 
 function parseRecord(file: string, text: string): SymposChoice {
   const m = RECORD.exec(text);
-  if (!m) throw badInput(file, `${SYMPOS_SECTION}: '${text}' is not a KLPKIT_SYMPOS/KLPKIT_SYMBOL record`);
-  const [, symbol, object] = m as unknown as [string, string, string];
-  return m[3] !== undefined ? { symbol, object, pos: Number(m[3]) } : { symbol, object, file: m[4]! };
+  if (!m) throw badInput(file, `${SYMPOS_SECTION}: '${text}' is not a KLPKIT_SYMPOS(symbol, object, position) record`);
+  return { symbol: m[1]!, object: m[2]!, pos: Number(m[3]) };
 }
 
 /** Every choice the module records, one per symbol name (two for one name are bad input). */

@@ -4,9 +4,8 @@
  * vmlinux has two static functions of that name: fs/binfmt_elf.c's and fs/compat_binfmt_elf.c's
  * (the same source built again for 32-bit binaries), so which one the module means must be said.
  */
-#include <linux/module.h>
+#include "handmade.h"
 #include <linux/binfmts.h>
-#include <linux/livepatch.h>
 #include <linux/seq_file.h>
 
 extern int load_elf_binary(struct linux_binprm *bprm);
@@ -17,15 +16,4 @@ static int livepatch_cmdline_proc_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static struct klp_func funcs[] = {
-	{ .old_name = "cmdline_proc_show", .new_func = livepatch_cmdline_proc_show, }, { }
-};
-static struct klp_object objs[] = { { .funcs = funcs, }, { } };
-static struct klp_patch patch = { .mod = THIS_MODULE, .objs = objs, };
-
-static int livepatch_init(void) { return klp_enable_patch(&patch); }
-static void livepatch_exit(void) { }
-module_init(livepatch_init);
-module_exit(livepatch_exit);
-MODULE_LICENSE("GPL");
-MODULE_INFO(livepatch, "Y");
+HANDMADE_LIVEPATCH(NULL, { .old_name = "cmdline_proc_show", .new_func = livepatch_cmdline_proc_show, });

@@ -5,10 +5,9 @@
  * saved_command_line. Built as it is, insmod fails with "Unknown symbol"; after `klp convert`
  * both are klp relocations against vmlinux, and /proc/cmdline shows they reach the real ones.
  */
-#include <linux/module.h>
+#include "handmade.h"
 #include <linux/init.h>
 #include <linux/kallsyms.h>
-#include <linux/livepatch.h>
 #include <linux/seq_file.h>
 
 static int livepatch_cmdline_proc_show(struct seq_file *m, void *v)
@@ -21,15 +20,4 @@ static int livepatch_cmdline_proc_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static struct klp_func funcs[] = {
-	{ .old_name = "cmdline_proc_show", .new_func = livepatch_cmdline_proc_show, }, { }
-};
-static struct klp_object objs[] = { { .funcs = funcs, }, { } };
-static struct klp_patch patch = { .mod = THIS_MODULE, .objs = objs, };
-
-static int livepatch_init(void) { return klp_enable_patch(&patch); }
-static void livepatch_exit(void) { }
-module_init(livepatch_init);
-module_exit(livepatch_exit);
-MODULE_LICENSE("GPL");
-MODULE_INFO(livepatch, "Y");
+HANDMADE_LIVEPATCH(NULL, { .old_name = "cmdline_proc_show", .new_func = livepatch_cmdline_proc_show, });
