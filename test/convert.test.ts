@@ -176,7 +176,8 @@ test("in the VM: unconverted, insmod fails on the unknown symbols; converted, bo
 test("a module's same-named statics: fat's two init_once, refused bare, converted by position into .klp.rela.fat", () => {
   const bare = convert("klp_convert_fat_bare");
   assert.equal(bare.run.status, 1, bare.run.stdout + bare.run.stderr);
-  assert.match(bare.run.stderr, /init_once: 2 symbols of that name in the target: fat after \S+ \+0x[0-9a-f]+ \(t, sympos 1\); fat after \S+ \+0x[0-9a-f]+ \(t, sympos 2\)/);
+  // vmlinux has its own static init_once functions (inode caches); they are candidates too.
+  assert.match(bare.run.stderr, /init_once: \d+ symbols of that name in the target: vmlinux after .*; fat [^;]+ \+0x[0-9a-f]+ \(t, sympos 1\); fat after \S+ \+0x[0-9a-f]+ \(t, sympos 2\) \(hint/);
   const { run, report } = convert("klp_convert_fat");
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(report!.converted.map((c) => `${c.object} ${c.name},${c.sympos} ${c.chosenBy}`), ["fat init_once,2 KLPKIT_SYMPOS"]);

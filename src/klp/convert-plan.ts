@@ -34,11 +34,16 @@ export interface ConvertPlan {
   readonly exported: readonly string[];
 }
 
-/** The nearest uniquely named symbol at or before `index`: what a reader can find in the source. */
+/**
+ * The nearest uniquely named symbol of the same kind (text or data) before `s`: what a reader
+ * can find in the source (vmlinux's second load_elf_binary follows compat_binfmt_elf.c's
+ * `elf_map.isra.0`).
+ */
 function landmark(table: SymbolTable, s: KernelSymbol): string {
+  const kind = s.type.toLowerCase();
   for (let i = table.symbols.indexOf(s) - 1; i >= 0; i--) {
     const prev = table.symbols[i]!;
-    if (table.byName.get(prev.name)?.length === 1) return `after ${prev.name}`;
+    if (prev.type.toLowerCase() === kind && table.byName.get(prev.name)?.length === 1) return `after ${prev.name}`;
   }
   return "first of its object";
 }
