@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import type { CheckContext } from "./check/check.js";
 import { loadingFindings } from "./check/loading.js";
-import { openModule, readLivepatchModule } from "./check/module.js";
+import { openModule, readLivepatchModule, type ModuleFile } from "./check/module.js";
 import { writeAtomically } from "./diff.js";
 import { refuse } from "./errors.js";
 import { convertToLivepatch } from "./klp/convert.js";
@@ -27,8 +27,9 @@ export interface ConvertReport {
 
 export type ConvertContext = Pick<CheckContext, "target" | "tree" | "kernel" | "modules">;
 
-export function convertModule(input: string, output: string, c: ConvertContext): ConvertReport {
-  const opened = openModule(input);
+/** Converts the module `opened` (read from `input`) into `output`. */
+export function convertModule(opened: ModuleFile, output: string, c: ConvertContext): ConvertReport {
+  const input = opened.file;
   const module = readLivepatchModule(opened, c.tree.layouts);
   const choices = readSymposChoices(opened.elf, input);
   const objects = module.patches.flatMap((p) => p.objects.map((o) => o.name));

@@ -25,6 +25,7 @@ const CHECKS = path.join(repoRoot, "test/vm");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-convert-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const ko = (name: string) => path.join(tmp, `${name}.ko`);
+let release = "";
 /**
  * Made here from the fixtures: klp_convert_first is klp_convert_sympos naming position 1 (the
  * VM's negative control); klp_convert_fat_first likewise, and klp_convert_fat_bare without
@@ -42,7 +43,8 @@ function variant(from: string, to: string, line: string, by: string) {
 
 before(() => {
   const tree = preparedTree();
-  const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { files: { symvers: string } };
+  const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { release: string; files: { symvers: string } };
+  release = target.release;
   for (const f of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, f), path.join(tmp, f));
   // The frame of a hand-made livepatch, as klp check's fixtures write it.
   fs.copyFileSync(path.join(repoRoot, "test/check/handmade.h"), path.join(tmp, "handmade.h"));
@@ -127,6 +129,23 @@ test("KLPKIT_SYMPOS picks the second load_elf_binary; the record is not in the o
   const after = check(ko("klp_convert_sympos_converted"));
   assert.equal(after.run.status, 0, `${after.run.stdout}\n${after.run.stderr}`);
   assert.deepEqual(after.report.klpSymbols, [".klp.sym.vmlinux.load_elf_binary,2"]);
+});
+
+test("a module that would not load once converted is refused, and nothing is written", () => {
+  // klp_convert_call built for the release before the target's: klp check's vermagic finding.
+  const data = fs.readFileSync(ko("klp_convert_call"));
+  const at = data.indexOf(Buffer.from(`vermagic=${release} `));
+  assert.ok(at > 0, "the module's .modinfo holds its vermagic");
+  const other = release.replace(/-(\d+)-/, (_, n: string) => `-${Number(n) - 1}-`);
+  Buffer.from(`vermagic=${other} `).copy(data, at);
+  fs.writeFileSync(ko("other_vermagic"), data);
+  const out = ko("other_vermagic_converted");
+  const { run } = convert("other_vermagic", out);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.ok(run.stderr.includes(`the converted module would not load on ${release} (1 finding(s)); nothing written`), run.stderr);
+  assert.ok(run.stderr.includes(`is for ${other}, not ${release}`), run.stderr);
+  assert.equal(fs.existsSync(out), false);
+  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith(".tmp")), []);
 });
 
 test("bad input exits 2 with the path and the reason, and writes nothing", () => {

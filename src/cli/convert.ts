@@ -34,11 +34,10 @@ export function convertCommand(argv: string[]): number {
   }
   const output = values["output"] as string | undefined;
   if (!output) throw badInput(undefined, "convert: -o OUT.ko is required (see klp convert --help)");
-  const input = positionals[0]!;
-  openModule(input); // bad input before any target work
+  const opened = openModule(positionals[0]!); // bad input before any target work
   const log = (s: string) => { process.stderr.write(`klp convert: ${s}\n`); };
   const { target, tree } = commandTarget("convert", argv, values, log);
-  const report = convertModule(input, output, { target, tree, kernel: kernelSymbols(target, log), modules: targetModules(target) });
+  const report = convertModule(opened, output, { target, tree, kernel: kernelSymbols(target, log), modules: targetModules(target) });
   process.stdout.write((values["json"] ? JSON.stringify(report, null, 2) : convertText(report)) + "\n");
   return ExitCode.patch;
 }
