@@ -32,9 +32,13 @@ export function convertModule(opened: ModuleFile, output: string, c: ConvertCont
   const input = opened.file;
   const module = readLivepatchModule(opened, c.tree.layouts);
   const choices = readSymposChoices(opened.elf, input);
-  const objects = module.patches.flatMap((p) => p.objects.map((o) => o.name));
+  // A klp_object the target has no module for holds no symbols; the loading checks below
+  // refuse it with their reason (livepatch-shadow-fix1.c's livepatch_shadow_mod).
+  const objects = module.patches.flatMap((p) => p.objects.map((o) => o.name)).filter((o) => o === "vmlinux" || c.modules.modules.has(o));
   const { plan, converted, exported } = planConversion(input, module.undefinedSymbols, choices, objects, c.kernel);
-  const data = convertToLivepatch(input, fs.readFileSync(input), plan, new Set([SYMPOS_SECTION]));
+  const bytes = fs.readFileSync(input);
+  // Nothing to change (test_klp_livepatch.c uses exports only): the module as it was built.
+  const data = plan.size || choices.size ? convertToLivepatch(input, bytes, plan, new Set([SYMPOS_SECTION])) : bytes;
   writeAtomically(output, data, (written) => {
     const findings = loadingFindings(readLivepatchModule(openModule(written), c.tree.layouts), c);
     if (findings.length) {

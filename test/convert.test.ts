@@ -148,6 +148,15 @@ test("a module that would not load once converted is refused, and nothing is wri
   assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith(".tmp")), []);
 });
 
+test("klp --help lists convert; klp convert --help says what it does and its exit codes", () => {
+  assert.match(runKlp(["--help"]).stdout, /^ {2}convert /m);
+  const help = runKlp(["convert", "--help"]);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage: klp convert IN\.ko -o OUT\.ko/);
+  assert.match(help.stdout, /KLPKIT_SYMPOS\(sym, object, pos\)/);
+  assert.match(help.stdout, /exit: 0 written, 1 refused/);
+});
+
 test("bad input exits 2 with the path and the reason, and writes nothing", () => {
   const notKo = path.join(tmp, "not-a-module.ko");
   fs.writeFileSync(notKo, "not an ELF file\n");

@@ -86,3 +86,17 @@ test(`the modules klp check calls safe load and enable in the VM (${safe.length}
   assert.equal(control.status, 1, control.stdout);
   assert.ok((JSON.parse(control.stdout) as VmReport).steps.some((s) => s.id === "check:1" && s.status === "fail"));
 });
+
+test("klp convert leaves the safe ones byte for byte (they use exports only) and refuses a fix for a module the target lacks", () => {
+  for (const name of safe) {
+    const out = path.join(tmp, `${name}.converted.ko`);
+    const run = runKlp(["convert", ko(name), "-o", out], 600_000);
+    assert.equal(run.status, 0, `${name}: ${run.stderr}`);
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(ko(name))), name);
+  }
+  const out = path.join(tmp, "shadow-fix1.converted.ko");
+  const run = runKlp(["convert", ko("livepatch-shadow-fix1"), "-o", out], 600_000);
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /would not load on .*nothing written\n\s+livepatch_shadow_mod: .*has no module livepatch_shadow_mod/);
+  assert.equal(fs.existsSync(out), false);
+});
