@@ -8,7 +8,7 @@
 import { build } from "esbuild";
 
 /** The commands of src/cli/main.ts, each imported there as `./<name>.js`. */
-const COMMANDS = ["diff", "build", "vm-test", "target", "check"];
+const COMMANDS = ["diff", "build", "vm-test", "target", "check", "convert"];
 const chunk = (name) => `klp-${name}.cjs`;
 
 /**

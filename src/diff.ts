@@ -88,11 +88,16 @@ export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions
   };
 }
 
-/** Writes through a temporary file and a rename, so a failure never leaves half an object. */
-export function writeAtomically(file: string, data: Buffer) {
+/**
+ * Writes through a temporary file and a rename, so a failure never leaves half an object.
+ * `verify` reads the written file back before it takes `file`'s name (klp convert checks that
+ * the module it wrote loads); whatever it throws leaves nothing behind.
+ */
+export function writeAtomically(file: string, data: Buffer, verify?: (written: string) => void) {
   const tmp = join(dirname(resolve(file)), `.${basename(file)}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, data);
+    verify?.(tmp);
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });

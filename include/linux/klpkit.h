@@ -20,6 +20,23 @@
  *
  * Shadow variables (Documentation/livepatch/shadow-vars.rst) need nothing from klpkit: the
  * klp_shadow_*() functions are exported by the kernel, so patched code calls them directly.
+ *
+ * Hand-made livepatches for `klp convert`: a livepatch module written by hand may call or read
+ * symbols the kernel does not export (kallsyms_lookup_name, a static function); klp convert
+ * turns those references into klp relocations. When the target has several symbols of that
+ * name (6.1's vmlinux has two static `load_elf_binary`, fs/binfmt_elf.c and
+ * fs/compat_binfmt_elf.c), say which one, by its position among them in kallsyms order:
+ *
+ *	KLPKIT_SYMPOS(load_elf_binary, vmlinux, 2);
+ *
+ * A module's same-named statics (fat.ko's two init_once) count in the order of the module's
+ * symbol table: KLPKIT_SYMPOS(init_once, fat, 2). klp convert lists the candidates with their
+ * positions when it refuses a name. (Not by source file: Debian's .ko files carry no STT_FILE
+ * symbols and kallsyms none for vmlinux, so a file name could not be checked.)
+ *
+ * Each records one string "symbol object pos:N" in `.klpkit.sympos`; klp convert reads them
+ * and leaves the section out of the module it writes. It does not refer to the symbol itself,
+ * so it adds no relocation the converter would have to resolve.
  */
 #ifndef _LINUX_KLPKIT_H
 #define _LINUX_KLPKIT_H
@@ -52,5 +69,9 @@ typedef void (*klpkit_callback_t)(struct klp_object *obj);
 #define KLPKIT_IGNORE_SECTION(name)						\
 	static const char __klpkit_id(__klpkit_ignore_sec_, __COUNTER__)[]	\
 	__klpkit_marker(".klpkit.ignore.sections") = name
+
+#define KLPKIT_SYMPOS(sym, object, pos)						\
+	static const char __klpkit_id(__klpkit_sympos_, __COUNTER__)[]		\
+	__klpkit_marker(".klpkit.sympos") = #sym " " #object " pos:" #pos
 
 #endif /* _LINUX_KLPKIT_H */

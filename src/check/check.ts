@@ -11,7 +11,7 @@ import type { ModuleIndex } from "../vm/modules.js";
 import { definingObject, type DefiningObject } from "./defining-object.js";
 import type { Finding } from "./findings.js";
 import { cloneFindings, symbolsNamed, objectFindings, pickSymbol, type FunctionReport } from "./functions.js";
-import { klpRelocationFindings, modinfoFindings, objectNameFindings, unresolvedFindings } from "./loading.js";
+import { loadingFindings } from "./loading.js";
 import type { LivepatchModule } from "./module.js";
 import type { KlpFuncRead } from "./structs.js";
 
@@ -90,10 +90,7 @@ function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, covered:
 }
 
 export function checkModule(m: LivepatchModule, c: CheckContext, log: (s: string) => void): CheckReport {
-  const findings: Finding[] = [
-    ...modinfoFindings(m, c.target), ...objectNameFindings(m, c.modules),
-    ...unresolvedFindings(m, c.kernel), ...klpRelocationFindings(m, c.kernel, c.modules),
-  ];
+  const findings: Finding[] = loadingFindings(m, c);
   const functions: FunctionReport[] = [];
   for (const p of m.patches) {
     for (const o of p.objects) {

@@ -102,3 +102,9 @@ export function klpRelocationFindings(m: LivepatchModule, k: KernelView, index: 
   }
   return out;
 }
+
+/** Everything that keeps `m` from loading on the target (klp check's first stage, klp convert's gate). */
+export function loadingFindings(m: LivepatchModule, c: { target: Target; kernel: KernelView; modules: ModuleIndex }): Finding[] {
+  return [...modinfoFindings(m, c.target), ...objectNameFindings(m, c.modules),
+    ...unresolvedFindings(m, c.kernel), ...klpRelocationFindings(m, c.kernel, c.modules)];
+}

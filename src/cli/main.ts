@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "vm-test": async () => (await import("./vm-test.js")).vmTestCommand,
   target: async () => (await import("./target.js")).targetCommand,
   check: async () => (await import("./check.js")).checkCommand,
+  convert: async () => (await import("./convert.js")).convertCommand,
 };
 
 const usage = `usage: klp <command> [options]
@@ -21,7 +22,8 @@ commands:
   build   build a livepatch module from a source patch
   vm-test boot the target kernel in qemu with a livepatch module and check it
   target  show (and with --prepare, prepare) the target kernel and its exact source
-  check   check a livepatch module (hand-made or generated) against the target kernel`;
+  check   check a livepatch module (hand-made or generated) against the target kernel
+  convert turn a hand-made livepatch's references to unexported symbols into klp relocations`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -7,7 +7,7 @@ import type { OutObject, OutReloc, OutSection } from "../elf/model.js";
 import { ElfFile } from "../elf/reader.js";
 import { toModel } from "../elf/to-model.js";
 import { writeElf } from "../elf/writer.js";
-import { refuse, type KlpError } from "../errors.js";
+import { badInput, refuse, type KlpError } from "../errors.js";
 
 export const SHN_LIVEPATCH = 0xff20;
 export const SHF_RELA_LIVEPATCH = 0x00100000;
@@ -62,10 +62,34 @@ export function lateTableRefusal(late: readonly LateTableReference[], file: stri
 
 export const klpSymbolName = (s: KlpSymbol) => `.klp.sym.${s.object}.${s.name},${s.sympos}`;
 
-/** Rewrites `ko` so that every reference to a symbol in `plan` is a klp relocation. */
-export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap<string, KlpSymbol>): Buffer {
+/** `model` without the sections named in `drop`, their symbols and their relocations. */
+function dropSections(koPath: string, model: OutObject, drop: ReadonlySet<string>): void {
+  const gone = new Set(model.sections.filter((s) => drop.has(s.name)));
+  if (!gone.size) return;
+  model.sections = model.sections.filter((s) => !gone.has(s) && !(s.relocs && gone.has(s.relocs.target)));
+  const dropped = new Set(model.symbols.filter((s) => s.section && gone.has(s.section)));
+  model.symbols = model.symbols.filter((s) => !dropped.has(s));
+  for (const sec of model.sections) {
+    if (!sec.relocs) continue;
+    const refers = sec.relocs.entries.filter((r) => r.symbol && dropped.has(r.symbol));
+    if (!refers.length) continue;
+    // The DWARF of a KLPKIT_SYMPOS record describes a variable that is left out: its location
+    // may point nowhere. Loaded code or data that uses one would be broken: refuse.
+    if (sec.relocs.target.flags & C.SHF_ALLOC) {
+      throw badInput(koPath, `${sec.relocs.target.name} refers to ${refers[0]!.symbol!.name} in ${[...gone][0]!.name}, which is left out of the output`);
+    }
+    sec.relocs.entries = sec.relocs.entries.filter((r) => !refers.includes(r));
+  }
+}
+
+/**
+ * Rewrites `ko` so that every reference to a symbol in `plan` is a klp relocation; sections
+ * named in `drop` (klp convert's `.klpkit.sympos` annotations) are left out.
+ */
+export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap<string, KlpSymbol>, drop: ReadonlySet<string> = new Set()): Buffer {
   const f = ElfFile.parse(koPath, ko);
   const model = toModel(f);
+  dropSections(koPath, model, drop);
   const late = lateTableReferences(model, plan);
   if (late.length) throw lateTableRefusal(late, koPath);
   const klpObject = new Map<object, string>();
