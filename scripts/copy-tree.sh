@@ -9,7 +9,9 @@
 #   DST  the copy, under klpkit's cache
 #
 # The first run copies everything but the link outputs (vmlinux and its intermediates, bzImage,
-# .ko files), keeping modification times to the nanosecond so kbuild sees an up-to-date tree.
+# .ko files, Module.symvers: klp hands the target's exports to modpost itself, and modpost reads
+# a tree's own Module.symvers besides, "exported twice"), keeping modification times to the
+# nanosecond so kbuild sees an up-to-date tree.
 # Later runs copy only what changed in SRC since (sources, headers, Makefiles, Kconfig files newer
 # than the stamp) and record it in the stamp, so cached original objects are rebuilt after an edit.
 # Files deleted from SRC are not deleted from the copy. Runs are serialised with flock; the last
@@ -56,7 +58,7 @@ mkdir -p "$dst"
 # posix format keeps nanosecond times: an object must not look older than its own source.
 (cd "$src" && tar --format=posix -cf - \
   --exclude=./vmlinux --exclude=./vmlinux.o --exclude=./vmlinux.a --exclude='./.tmp_vmlinux*' \
-  --exclude='*.ko' --exclude=./arch/x86/boot/bzImage --exclude=./arch/arm64/boot/Image \
+  --exclude='*.ko' --exclude=./Module.symvers --exclude=./arch/x86/boot/bzImage --exclude=./arch/arm64/boot/Image \
   --exclude='./.klpkit-*' .) | (cd "$dst" && tar -xf -)
 printf '%s\n' "$want" > "$stamp.tmp"
 mv "$stamp.tmp" "$stamp"

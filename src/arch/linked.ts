@@ -59,4 +59,13 @@ export function jumpSiteLength(machine: number, built: Buffer, running: Buffer, 
   return a !== 0 && a === b ? a : 0;
 }
 
+/**
+ * True when the build calls `__fentry__` at `at` (e8 + rel32) and the running kernel holds a NOP5
+ * there: with Clang (no -mnop-mcount) objtool --mcount --mnop turns the call into a NOP when it
+ * links vmlinux (IBT kernels run objtool on vmlinux.o) or the module; ftrace patches it at run time.
+ */
+export function isNoppedFentry(machine: number, built: Buffer, running: Buffer, at: number): boolean {
+  return machine === EM_X86_64 && built[at] === 0xe8 && running.subarray(at, at + 5).equals(NOP5);
+}
+
 export { wrap48 };

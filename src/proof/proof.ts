@@ -4,7 +4,7 @@
 // fields are not just skipped: where the running kernel's linked value can be read back, it must
 // resolve to the same symbol (or the same string) as the build's relocation. A mismatch means the
 // source or config is not the running kernel's, and nothing may be written.
-import { isSealedEndbr, jumpSiteLength, linkedValue } from "../arch/linked.js";
+import { isNoppedFentry, isSealedEndbr, jumpSiteLength, linkedValue } from "../arch/linked.js";
 import { STT_SECTION } from "../elf/constants.js";
 import type { ElfRela } from "../elf/types.js";
 import type { Refusal } from "../errors.js";
@@ -82,17 +82,28 @@ function rewritableSites(o: KObject, e: KFunction | KData): number[] {
   return e.kind === "function" ? o.specialEntries(e).filter((x) => x.table.name === "__jump_table").map((x) => x.at) : [];
 }
 
+/** The relocation of each `call __fentry__` of a function (its field follows the e8 opcode). */
+function fentryRelocs(o: KObject, e: KFunction | KData): ElfRela[] {
+  if (e.kind !== "function") return [];
+  return relocsOf(e).filter((r) => { const ref = o.referent(r, e.section); return ref.kind === "sym" && ref.sym.name === "__fentry__"; });
+}
+
+/** True when the build's `call __fentry__` of `r` is a NOP in the running kernel (see isNoppedFentry). */
+const noppedAt = (machine: number, built: Buffer, running: Buffer, r: ElfRela): boolean => r.offset > 0 && isNoppedFentry(machine, built, running, r.offset - 1);
+
 /**
- * First difference outside relocation fields, or -1. Bytes 0..3 may be an IBT-sealed endbr, and
- * a jump label site may hold the other of its two forms (see arch/linked.ts).
+ * First difference outside relocation fields, or -1. Bytes 0..3 may be an IBT-sealed endbr, a
+ * jump label site may hold the other of its two forms, and a `call __fentry__` may be objtool's
+ * NOP (see arch/linked.ts).
  */
-function firstDifference(machine: number, built: Buffer, running: Buffer, masked: (i: number) => boolean, isFunction: boolean, sites: readonly number[] = []): number {
+function firstDifference(machine: number, built: Buffer, running: Buffer, masked: (i: number) => boolean, isFunction: boolean, sites: readonly number[] = [], fentry: readonly ElfRela[] = []): number {
   const sealed = isFunction && isSealedEndbr(machine, built, running);
   const rewritten = new Set<number>();
   for (const at of sites) {
     const n = jumpSiteLength(machine, built, running, at);
     for (let i = 0; i < n; i++) rewritten.add(at + i);
   }
+  for (const r of fentry) if (noppedAt(machine, built, running, r)) for (let i = -1; i < 4; i++) rewritten.add(r.offset + i);
   for (let i = sealed ? 4 : 0; i < built.length; i++) if (built[i] !== running[i] && !masked(i) && !rewritten.has(i)) return i;
   return -1;
 }
@@ -111,7 +122,8 @@ function proveInVmlinux(req: ProofRequest, item: ProofItem, img: VmlinuxBytes, t
   if (e.kind === "data" && e.bss) { t.data++; return; } // zero-initialised: nothing in the image to compare
   const running = img.at(base, e.bytes.length);
   if (!running) { t.mismatches.push(mismatch(req, item, `is not in the kernel image at ${hex(base)}`)); return; }
-  const at = firstDifference(o.elf.machine, e.bytes, running, maskOf(o, relocsOf(e)), e.kind === "function", rewritableSites(o, e));
+  const fentry = fentryRelocs(o, e);
+  const at = firstDifference(o.elf.machine, e.bytes, running, maskOf(o, relocsOf(e)), e.kind === "function", rewritableSites(o, e), fentry);
   if (at >= 0) {
     const end = Math.min(at + 6, e.bytes.length);
     t.mismatches.push(mismatch(req, item, `differs at +${hex(at)} (build: ${bytesHex(e.bytes.subarray(at, end))}; running kernel: ${bytesHex(running.subarray(at, end))})`));
@@ -120,6 +132,7 @@ function proveInVmlinux(req: ProofRequest, item: ProofItem, img: VmlinuxBytes, t
   for (const r of relocsOf(e)) {
     const width = o.arch.relocWidth(r.type);
     if (width === 0) continue;
+    if (fentry.some((f) => f.offset === r.offset) && noppedAt(o.elf.machine, e.bytes, running, r)) { t.masked++; continue; }
     const ref = o.referent(r, e.section);
     const expected = expectedOf(ref);
     const value = linkedValue(o.elf.machine, r.type, running.subarray(r.offset, r.offset + width), base + r.offset);
@@ -186,7 +199,8 @@ function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally
     return;
   }
   const mine = maskOf(o, relocsOf(e)), theirs = maskOf(ko, relocsOf(twin));
-  const at = firstDifference(o.elf.machine, e.bytes, twin.bytes, (i) => mine(i) || theirs(i), e.kind === "function", rewritableSites(o, e));
+  const fentry = fentryRelocs(o, e);
+  const at = firstDifference(o.elf.machine, e.bytes, twin.bytes, (i) => mine(i) || theirs(i), e.kind === "function", rewritableSites(o, e), fentry);
   if (at >= 0) {
     const end = Math.min(at + 6, e.bytes.length);
     t.mismatches.push(mismatch(req, item, `differs at +${hex(at)} (build: ${bytesHex(e.bytes.subarray(at, end))}; ${req.target}.ko: ${bytesHex(twin.bytes.subarray(at, end))})`));
@@ -196,6 +210,7 @@ function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally
   for (const r of relocsOf(e)) {
     const width = o.arch.relocWidth(r.type);
     if (width === 0) continue;
+    if (fentry.some((f) => f.offset === r.offset) && noppedAt(o.elf.machine, e.bytes, twin.bytes, r)) { t.masked++; continue; }
     const ref = o.referent(r, e.section);
     const expected = expectedOf(ref);
     const kr = koRelocs.get(r.offset);

@@ -47,14 +47,14 @@ export function builtTreeId(dir: string, release: string, image: string): string
 }
 
 /**
- * modules.order names one module object per line: `fs/binfmt_misc.o` since 6.2,
- * `kernel/fs/binfmt_misc.ko` before. Both give the module's path in the tree.
+ * A tree's modules.order names one module per line, relative to the tree: `fs/binfmt_misc.o`
+ * since 6.2, `fs/binfmt_misc.ko` before (the installed copy adds `kernel/`).
  */
 function orderedModules(dir: string): string[] {
   const file = path.join(dir, "modules.order");
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, "latin1").split("\n").filter((l) => l.trim() !== "")
-    .map((l) => l.trim().replace(/^kernel\//, "").replace(/\.o$/, ".ko"));
+    .map((l) => l.trim().replace(/\.o$/, ".ko"));
 }
 
 /**

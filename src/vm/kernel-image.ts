@@ -19,7 +19,7 @@ export interface KernelImage {
   readonly note?: string;
 }
 
-/** The compressed payload of a bzImage (without the 4-byte size the kernel build appends). */
+/** The compressed payload of a bzImage (without the 4-byte size the kernel build appends to it). */
 type Compression = "xz" | "gzip" | "zstd" | "lz4" | "lzma";
 
 export function bzImagePayload(buf: Buffer): { data: Buffer; size: number; format: Compression } | string {
@@ -33,7 +33,8 @@ export function bzImagePayload(buf: Buffer): { data: Buffer; size: number; forma
   const size = buf.readUInt32LE(start + length - 4);
   const magic = data.subarray(0, 6);
   if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return { data, size, format: "xz" };
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return { data, size, format: "gzip" };
+  // kbuild appends the size to every format but gzip, whose own trailer ends with it (ISIZE).
+  if (magic[0] === 0x1f && magic[1] === 0x8b) return { data: buf.subarray(start, start + length), size, format: "gzip" };
   if (magic.readUInt32LE(0) === 0xfd2fb528) return { data, size, format: "zstd" };
   // Debian's -cloud-amd64 images are lz4 (CONFIG_KERNEL_LZ4: the legacy lz4 frame).
   if (magic.readUInt32LE(0) === 0x184c2102) return { data, size, format: "lz4" };
