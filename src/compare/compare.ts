@@ -128,11 +128,22 @@ export class Comparer {
     const { field } = t.blob;
     const ix = dx.relocs.indexAt(field), iy = dy.relocs.indexAt(field);
     if (ix < 0 || iy < 0) return ix >= 0 || iy >= 0 ? `${what}: replacement reference differs` : undefined;
+    // arm64's ALTERNATIVE_CB names a patching callback instead of replacement code
+    // (`alt_cb_patch_nops` under every system_supports_*() check): the same callback or not.
+    if (this.isCallback(this.o, dx, ix) || this.isCallback(this.p, dy, iy)) {
+      return this.refs.sameRelocation(dx.relocs, ix, dx.section, dy.relocs, iy, dy.section) ? undefined : `${what}: callback differs`;
+    }
     const bx = this.blobOf(this.o, dx, ix, t), by = this.blobOf(this.p, dy, iy, t);
     if (!bx || !by) return `${what}: replacement lies outside its section`;
     const why = this.relocsDiffer(bx, by, `${what} replacement`);
     if (why) return why;
     return firstDifferenceOutside(bx.bytes, by.bytes, bx.relocs, this.o.arch) >= 0 ? `${what}: replacement instructions differ` : undefined;
+  }
+
+  /** The blob field names a function (a symbol of its own), not a place in a replacement section. */
+  private isCallback(k: KObject, entry: Region, i: number): boolean {
+    const ref = k.referentOf(entry.relocs.sym(i), entry.relocs.type(i), entry.relocs.addend(i), entry.section);
+    return ref.kind === "sym";
   }
 
   private blobOf(k: KObject, entry: Region, i: number, t: SpecialTable): Region | undefined {

@@ -10,7 +10,7 @@ import type { ElfRela, ElfSection, ElfSymbol } from "../elf/types.js";
 import { exportsOf } from "./exports.js";
 import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
-import { prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
+import { codeEnds, endBefore, prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
 import { Resolved } from "./resolved.js";
 import { parallelEntrySize, resolveTable, type TableSample } from "./table-layouts.js";
 import { tableRank, tableSpec, type SpecialTable, type TableSpec } from "./tables.js";
@@ -151,6 +151,7 @@ export class KObject {
         firstStarts.set(s.shndx, Math.min(firstStarts.get(s.shndx) ?? Infinity, s.value));
       }
     }
+    const ends = codeEnds(symbols);
     const spans = new Map<number, { sym: ElfSymbol; start: number }[]>();
     for (let i = 0; i < symbols.length; i++) {
       const sym = symbols[i]!;
@@ -165,7 +166,7 @@ export class KObject {
       const bytes = nobits ? EMPTY : elf.bytes(sym.shndx, sym.value, sym.value + sym.size);
       // Most functions start their section (sym.value 0), where no padding can be in front.
       const prefix = sym.type !== C.STT_FUNC ? undefined
-        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
+        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0, endBefore(ends.get(sym.shndx), sym.value), this.arch) : undefined);
       const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);
