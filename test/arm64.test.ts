@@ -18,7 +18,8 @@ import { probeLayouts } from "../src/target/layouts.js";
 import { ARM64_MAKE_VARS, arm64Tree, buildArm64Pair } from "./support/arm64-kernel.js";
 import { BINUTILS } from "./support/cc.js";
 import { diffJson, repoRoot } from "./support/klp.js";
-import { parentOf, specialEntries, symbols } from "./support/objects.js";
+import * as E from "./support/elf64.js";
+import { parentOf, relocations, specialEntries, symbols } from "./support/objects.js";
 import { assertRoundTrip } from "./support/roundtrip.js";
 
 interface Arm64Case {
@@ -71,6 +72,8 @@ const CASES: readonly Arm64Case[] = [
     why: "ext4_sync_file gains a tracepoint call whose key is ext4's own: the diff carries its __jump_table entry (klp build refuses it once the key resolves to a module).", carries: ["__jump_table"] },
   { patch: "e2e-6.12/net-ipv6-disable.patch", object: "net/ipv6/addrconf.o", exit: 0, changed: ["addrconf_sysctl_disable"], new: [], refused: [],
     why: "addrconf_sysctl_disable parses with proc_dointvec_minmax (416 -> 432 bytes)." },
+  { patch: "arm64/pipe-write-alternative.patch", object: "fs/pipe.o", exit: 0, changed: ["pipe_write"], new: [], refused: [],
+    why: "pipe_write (1468 -> 1464 bytes) has six ALTERNATIVE entries whose replacement code the assembler put in `.subsection 1` of .text.pipe_write, 60 bytes behind the function: OUT.o must carry them in the function's section.", carries: [".altinstructions"] },
 ];
 
 /** The special tables of an arm64 6.12 object whose entries travel with their function. */
@@ -81,6 +84,21 @@ const TABLES: Record<string, string> = {
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "klp-arm64-"));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 const sorted = (xs: readonly string[]) => [...xs].sort();
+
+/** Every relocation of `file` against a defined symbol lands inside that symbol's section. */
+function assertRelocationsInside(file: string): void {
+  const secs = E.sections(fs.readFileSync(file));
+  const size = new Map(secs.map((x) => [x.name, x.size] as const));
+  const syms = symbols(file);
+  for (const [target, list] of relocations(file)) {
+    for (const r of list) {
+      const sym = syms.find((x) => x.name === r.target && x.section !== "UND");
+      if (!sym) continue;
+      const at = (sym.type === "SECTION" ? 0 : sym.value) + r.addend;
+      assert.ok(at >= 0 && at <= size.get(sym.section)!, `${secs[target]?.name} +${r.offset}: ${r.target}${r.addend >= 0 ? "+" : ""}${r.addend} lies outside ${sym.section}`);
+    }
+  }
+}
 
 let layouts: Layouts | undefined;
 function treeLayouts(): Layouts {
@@ -138,6 +156,7 @@ for (const c of CASES) {
         assert.deepEqual(specialEntries(out, section, size), want, `${section} entries in OUT.o`);
         if (c.carries?.includes(section)) assert.ok(want.length > 0, `the case should carry ${section} entries`);
       }
+      assertRelocationsInside(out);
       // The ftrace entry travels: two NOPs before each carried function, recorded as on arm64.
       assert.ok(specialEntries(out, "__patchable_function_entries", 8).length >= carried.size, "__patchable_function_entries");
     });

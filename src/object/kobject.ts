@@ -399,6 +399,41 @@ export class KObject {
   entry(e: SpecialEntry): { bytes: Buffer; relocs: RelocSpan } {
     return this.range(e.section, e.index * e.table.entrySize, e.table.entrySize);
   }
+
+  /**
+   * Where the blob of an entry lies (alt_instr's replacement code): a place in a section and its
+   * length. Undefined when the table has no blob, the field has no relocation, or it names a
+   * patching callback (arm64's ALTERNATIVE_CB: `alt_cb_patch_nops`, alt_len 0).
+   */
+  blob(e: SpecialEntry): { section: ElfSection; offset: number; length: number } | undefined {
+    const b = e.table.blob;
+    if (!b) return undefined;
+    const { bytes, relocs } = this.entry(e);
+    const i = relocs.indexAt(b.field);
+    if (i < 0) return undefined;
+    const length = b.lengthSize === 1 ? bytes[b.lengthAt] ?? 0 : this.elf.order.u16(bytes, b.lengthAt);
+    const ref = this.referentOf(relocs.sym(i), relocs.type(i), relocs.addend(i), e.section);
+    if (ref.kind === "sec") return { section: ref.section, offset: ref.offset, length };
+    // Replacement code right behind a function (arm64's `.subsection 1`) resolves to the
+    // function's end; a callback has no replacement bytes (alt_len 0).
+    if (ref.kind !== "sym" || length === 0 || ref.sym.shndx === C.SHN_UNDEF || ref.sym.shndx >= C.SHN_LORESERVE) return undefined;
+    return { section: this.elf.sections[ref.sym.shndx]!, offset: ref.sym.value + ref.offset, length };
+  }
+
+  /**
+   * Where a function's code ends in its section, with the replacement code of its alternatives
+   * that the assembler put right behind it: arm64's ALTERNATIVE emits the replacement into
+   * `.subsection 1` of the function's own section (pipe_write's `.text.pipe_write` holds 60
+   * bytes of them after the function), so a carried function must carry them too.
+   */
+  codeEnd(f: KFunction): number {
+    let end = f.sym.value + f.sym.size;
+    for (const e of this.entriesOf(f, (t) => t.kind === "struct" && t.blob !== undefined)) {
+      const b = this.blob(e);
+      if (b && b.section.index === f.section.index && b.offset >= end) end = Math.max(end, b.offset + b.length);
+    }
+    return end;
+  }
 }
 
 function coverOf(list: { sym: ElfSymbol; start: number }[]): Cover {

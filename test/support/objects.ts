@@ -86,6 +86,9 @@ export function specialEntries(file: string, section: string, size: number): str
     // An assembler label (gcc's `.LC0` for __FILE__) is a place in its section.
     const label = syms.find((s) => s.name === r.target && s.type === "NOTYPE" && s.section !== "UND");
     if (label) return `${label.section}+${label.value + r.addend}`;
+    // So is a place past a function's end (arm64's alternative replacements in `.subsection 1`).
+    const past = syms.find((s) => s.name === r.target && s.type === "FUNC" && s.section !== "UND" && r.addend > s.size);
+    if (past) return `${past.section}+${past.value + r.addend}`;
     const fn = owner(syms, r.target, r.addend);
     return fn.includes("+0x") ? dataRef(syms, r.target, r.addend) : parentOf(fn);
   };
