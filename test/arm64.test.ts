@@ -35,50 +35,14 @@ interface Arm64Case {
   readonly why: string;
 }
 
-const CASES: readonly Arm64Case[] = [
-  { patch: "kernel/patches/proc-cmdline.patch", object: "fs/proc/cmdline.o", exit: 0, changed: ["cmdline_proc_show"], new: [], refused: [],
-    why: "cmdline_proc_show grows (72 -> 80 bytes: one more seq_puts); nothing else in cmdline.o differs." },
-  { patch: "kernel/patches/devices-dyndbg.patch", object: "fs/proc/devices.o", exit: 0, changed: ["devinfo_show"], new: [], refused: [],
-    why: "devinfo_show gains a pr_debug (168 -> 208 bytes) whose _ddebug descriptor is a fresh copy; its jump label is carried in __jump_table.", carries: ["__jump_table"] },
-  { patch: "kernel/patches/loadavg-new-function.patch", object: "fs/proc/loadavg.o", exit: 0, changed: ["loadavg_proc_show"], new: ["loadavg_klp_note"], refused: [],
-    why: "a new noinline helper loadavg_klp_note, called from loadavg_proc_show (280 -> 292 bytes)." },
-  { patch: "kernel/patches/meminfo-inlined-helper.patch", object: "fs/proc/meminfo.o", exit: 0, changed: ["meminfo_proc_show"], new: [], refused: [],
-    why: "the patch changes show_val_kb, which gcc inlines into meminfo_proc_show (same size, instructions differ at +0xd4); no other caller." },
-  { patch: "kernel/patches/uptime-warn-once.patch", object: "fs/proc/uptime.o", exit: 0, changed: ["uptime_proc_show"], new: [], refused: [],
-    why: "a pr_warn_once in uptime_proc_show (380 -> 420 bytes); its once flag in .data..once is a fresh copy." },
-  { patch: "kernel/patches/proc-root-isra-clone.patch", object: "fs/proc/root.o", exit: 0, changed: ["proc_apply_options.isra.0"], new: [], refused: [],
-    why: "the change lands in gcc's IPA-SRA clone proc_apply_options.isra.0 (108 -> 120 bytes); proc_fill_super and proc_init_fs_context, whose ALTERNATIVE_CB entries name alt_cb_patch_nops, are identical." },
-  { patch: "kernel/patches/readdir-ex-table.patch", object: "fs/readdir.o", exit: 0, changed: ["filldir64"], new: [], refused: [],
-    why: "filldir64 (504 -> 556 bytes): its unsafe_put_user stores (sttr) carry __ex_table entries, which travel with it.", carries: ["__ex_table"] },
-  { patch: "kernel/patches/vmcore-cold-only.patch", object: "fs/proc/vmcore.o", exit: 0, changed: ["register_vmcore_cb"], new: [], refused: [],
-    why: "only the warning text of register_vmcore_cb's unlikely path changes: same code, the string it loads (adrp/add of .rodata.str) differs." },
-  { patch: "kernel/patches/pipe-data-init.patch", object: "fs/pipe.o", exit: 1, changed: [], new: [], refused: ["pipe_max_size"],
-    why: "pipe_max_size's initialiser changes: existing data, refused." },
-  { patch: "kernel/patches/exec-tracepoint.patch", object: "fs/exec.o", exit: 0, changed: ["__set_task_comm"], new: [], refused: [],
-    why: "__set_task_comm (336 -> 384 bytes): its tracepoint's static key check is a jump label, carried in __jump_table, and its ALTERNATIVE_CB entry (alt_cb_patch_nops, exported) in .altinstructions.", carries: ["__jump_table", ".altinstructions"] },
-  { patch: "e2e/warn-bug-table.patch", object: "fs/proc/version.o", exit: 0, changed: ["version_proc_show"], new: [], refused: [],
-    why: "a WARN_ONCE in version_proc_show (68 -> 120 bytes): `brk #0x800` and its __bug_table entry travel with it.", carries: ["__bug_table"] },
-  { patch: "e2e-6.12/mm-overcommit-ratio-neg.patch", object: "mm/util.o", exit: 0, changed: ["overcommit_ratio_handler"], new: [], refused: [],
-    why: "overcommit_ratio_handler rejects negative values (68 -> 108 bytes)." },
-  { patch: "e2e-6.12/sympos.patch", object: "fs/proc/fd.o", exit: 0, changed: ["seq_show"], new: [], refused: [],
-    why: "fs/proc/fd.c's seq_show (680 -> 700 bytes), one of two seq_show in vmlinux; its WARN_ON and ALTERNATIVE_CB entries travel with it.", carries: ["__bug_table", ".altinstructions"] },
-  { patch: "e2e-6.12/fs-core-pattern-unsafe.patch", object: "fs/coredump.o", exit: 0, changed: ["proc_dostring_coredump"], new: [], refused: [],
-    why: "proc_dostring_coredump restores the old core_pattern on an unsafe one (64 -> 344 bytes)." },
-  { patch: "e2e-6.12/fs-lease-break-refused.patch", object: "fs/locks.o", exit: 1, changed: [], new: [], refused: ["locks_sysctls"],
-    why: "the sysctl table locks_sysctls gains extra1 (6 relocations, now 7): changed initialiser of existing data, refused." },
-  { patch: "e2e-6.12/module.patch", object: "fs/binfmt_misc.o", exit: 0, changed: ["bm_status_read"], new: [], refused: [],
-    why: "a module function: bm_status_read's string changes (\"disabled\\n\" -> \"disabled (klpkit)\\n\"), same code." },
-  { patch: "e2e-6.12/module-tracepoint.patch", object: "fs/ext4/fsync.o", exit: 0, changed: ["ext4_sync_file"], new: [], refused: [],
-    why: "ext4_sync_file gains a tracepoint call whose key is ext4's own: the diff carries its __jump_table entry (klp build refuses it once the key resolves to a module).", carries: ["__jump_table"] },
-  { patch: "e2e-6.12/net-ipv6-disable.patch", object: "net/ipv6/addrconf.o", exit: 0, changed: ["addrconf_sysctl_disable"], new: [], refused: [],
-    why: "addrconf_sysctl_disable parses with proc_dointvec_minmax (416 -> 432 bytes)." },
-  { patch: "arm64/pipe-write-alternative.patch", object: "fs/pipe.o", exit: 0, changed: ["pipe_write"], new: [], refused: [],
-    why: "pipe_write (1468 -> 1464 bytes) has six ALTERNATIVE entries whose replacement code the assembler put in `.subsection 1` of .text.pipe_write, 60 bytes behind the function: OUT.o must carry them in the function's section.", carries: [".altinstructions"] },
-];
+/** test/arm64/cases.json: the patches, their objects and the verdicts read off the objects. */
+const CASES = JSON.parse(fs.readFileSync(path.join(repoRoot, "test/arm64/cases.json"), "utf8")) as
+  readonly Arm64Case[];
 
 /** The special tables of an arm64 6.12 object whose entries travel with their function. */
 const TABLES: Record<string, string> = {
-  __bug_table: "bug_entry", __ex_table: "exception_table_entry", __jump_table: "jump_entry", ".altinstructions": "alt_instr",
+  __bug_table: "bug_entry", __ex_table: "exception_table_entry", __jump_table: "jump_entry",
+  ".altinstructions": "alt_instr",
 };
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "klp-arm64-"));
@@ -95,7 +59,8 @@ function assertRelocationsInside(file: string): void {
       const sym = syms.find((x) => x.name === r.target && x.section !== "UND");
       if (!sym) continue;
       const at = (sym.type === "SECTION" ? 0 : sym.value) + r.addend;
-      assert.ok(at >= 0 && at <= size.get(sym.section)!, `${secs[target]?.name} +${r.offset}: ${r.target}${r.addend >= 0 ? "+" : ""}${r.addend} lies outside ${sym.section}`);
+      const where = `${secs[target]?.name} +${r.offset}: ${r.target}${r.addend >= 0 ? "+" : ""}${r.addend}`;
+      assert.ok(at >= 0 && at <= size.get(sym.section)!, `${where} lies outside ${sym.section}`);
     }
   }
 }
@@ -103,9 +68,18 @@ function assertRelocationsInside(file: string): void {
 let layouts: Layouts | undefined;
 function treeLayouts(): Layouts {
   const tree = arm64Tree();
-  layouts ??= probeLayouts(tree.dir, ARM64_MAKE_VARS, path.join(tree.dir, ".klpkit-layouts.json"), fs.readFileSync(path.join(tree.dir, ".klpkit-ready"), "latin1"));
+  const stamp = fs.readFileSync(path.join(tree.dir, ".klpkit-ready"), "latin1");
+  layouts ??= probeLayouts(tree.dir, ARM64_MAKE_VARS, path.join(tree.dir, ".klpkit-layouts.json"), stamp);
   return layouts;
 }
+
+test("arm64 cases are present and well-formed", () => {
+  assert.ok(CASES.length >= 10, `only ${CASES.length} cases in test/arm64/cases.json`);
+  for (const c of CASES) {
+    assert.ok(fs.existsSync(path.join(repoRoot, "test", c.patch)), `${c.patch} is missing`);
+    assert.ok(c.why.length > 0 && [0, 1, 3].includes(c.exit), `${c.patch}: why and exit`);
+  }
+});
 
 test("the arm64 tree's special-section layouts (pahole) are shapes aarch64.knownLayouts() knows", () => {
   const l = treeLayouts();
@@ -113,7 +87,8 @@ test("the arm64 tree's special-section layouts (pahole) are shapes aarch64.known
     const probed = l.get(struct);
     assert.ok(probed, `the arm64 tree has no struct ${struct}`);
     const known = aarch64.knownLayouts(struct).find((k) => k.size === probed.size);
-    assert.ok(known, `struct ${struct} is ${probed.size} bytes in the tree; aarch64-structs.ts knows ${aarch64.knownLayouts(struct).map((k) => k.size).join(", ")}`);
+    const sizes = aarch64.knownLayouts(struct).map((k) => k.size).join(", ");
+    assert.ok(known, `struct ${struct} is ${probed.size} bytes in the tree; aarch64-structs.ts knows ${sizes}`);
     for (const [name, f] of known.fields) assert.deepEqual(probed.fields.get(name), f, `struct ${struct} field ${name}`);
   }
   // arm64 has no ORC unwinder and no paravirt patch sites.
@@ -138,8 +113,9 @@ for (const c of CASES) {
 
       // The target's layouts (klp build's way) give the same verdicts as the known shapes.
       const withLayouts = runDiff(orig, patched, { layouts: treeLayouts() });
-      assert.deepEqual(sorted(withLayouts.changed.map((f) => f.name)), sorted(c.changed), "changed, with the tree's layouts");
-      assert.deepEqual(sorted(withLayouts.new.map((f) => f.name)), sorted(c.new), "new, with the tree's layouts");
+      const names = (list: readonly { name: string }[]) => sorted(list.map((f) => f.name));
+      assert.deepEqual(names(withLayouts.changed), sorted(c.changed), "changed, with the tree's layouts");
+      assert.deepEqual(names(withLayouts.new), sorted(c.new), "new, with the tree's layouts");
 
       assertRoundTrip(orig, work, BINUTILS.aarch64);
       if (c.exit !== 0) {
@@ -147,7 +123,8 @@ for (const c of CASES) {
         return;
       }
       assertRoundTrip(out, work, BINUTILS.aarch64);
-      const carried = new Set(symbols(out).filter((s) => s.type === "FUNC" && s.section !== "UND").map((s) => parentOf(s.name)));
+      const defined = symbols(out).filter((s) => s.type === "FUNC" && s.section !== "UND");
+      const carried = new Set(defined.map((s) => parentOf(s.name)));
       assert.deepEqual(sorted([...carried]), sorted([...c.changed, ...c.new]), "functions defined in OUT.o");
       const l = treeLayouts();
       for (const [section, struct] of Object.entries(TABLES)) {
@@ -158,7 +135,8 @@ for (const c of CASES) {
       }
       assertRelocationsInside(out);
       // The ftrace entry travels: two NOPs before each carried function, recorded as on arm64.
-      assert.ok(specialEntries(out, "__patchable_function_entries", 8).length >= carried.size, "__patchable_function_entries");
+      const ftrace = specialEntries(out, "__patchable_function_entries", 8);
+      assert.ok(ftrace.length >= carried.size, "__patchable_function_entries");
     });
   });
 }
