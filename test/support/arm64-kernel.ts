@@ -68,14 +68,18 @@ function sourceTarball(version: string): string {
   return out;
 }
 
+/** What the tree is prepared from: the archive's version, its arm64 config and its source. */
+export function arm64Inputs(): { version: string; config: string; tarball: string } {
+  const version = candidate(CONFIG_PACKAGE);
+  return { version, config: arm64Config(version), tarball: sourceTarball(version) };
+}
+
 let prepared: Arm64Tree | undefined;
 
 /** The prepared arm64 tree (about 2.5 minutes of make -j2 the first time, then cached). */
 export function arm64Tree(): Arm64Tree {
   if (prepared) return prepared;
-  const version = candidate(CONFIG_PACKAGE);
-  const config = arm64Config(version);
-  const tarball = sourceTarball(version);
+  const { version, config, tarball } = arm64Inputs();
   const sha = crypto.createHash("sha256").update(fs.readFileSync(config)).digest("hex").slice(0, 12);
   const dir = path.join(klpCache, "trees", `linux-source-6.12_${version}_arm64_${sha}`);
   const r = spawnSync("bash", [path.join(repoRoot, "scripts/kernel-tree.sh")], {
