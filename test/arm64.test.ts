@@ -14,10 +14,9 @@ import { after, describe, test } from "node:test";
 import { aarch64 } from "../src/arch/aarch64.js";
 import { runDiff } from "../src/diff.js";
 import type { Layouts } from "../src/object/layouts.js";
-import { probeLayouts } from "../src/target/layouts.js";
-import { ARM64_MAKE_VARS, arm64Tree, buildArm64Pair } from "./support/arm64-kernel.js";
+import { arm64Tree, buildArm64Pair } from "./support/arm64-kernel.js";
 import { BINUTILS } from "./support/cc.js";
-import { diffJson, repoRoot } from "./support/klp.js";
+import { diffJson, repoRoot, runKlp } from "./support/klp.js";
 import * as E from "./support/elf64.js";
 import { parentOf, relocations, specialEntries, symbols } from "./support/objects.js";
 import { assertRoundTrip } from "./support/roundtrip.js";
@@ -65,13 +64,7 @@ function assertRelocationsInside(file: string): void {
   }
 }
 
-let layouts: Layouts | undefined;
-function treeLayouts(): Layouts {
-  const tree = arm64Tree();
-  const stamp = fs.readFileSync(path.join(tree.dir, ".klpkit-ready"), "latin1");
-  layouts ??= probeLayouts(tree.dir, ARM64_MAKE_VARS, path.join(tree.dir, ".klpkit-layouts.json"), stamp);
-  return layouts;
-}
+const treeLayouts = (): Layouts => arm64Tree().layouts;
 
 test("arm64 cases are present and well-formed", () => {
   assert.ok(CASES.length >= 10, `only ${CASES.length} cases in test/arm64/cases.json`);
@@ -140,3 +133,31 @@ for (const c of CASES) {
     });
   });
 }
+
+describe("klp build --arch arm64 --emit-objects-only", () => {
+  test("writes the livepatch object of each patched object, as klp diff does", () => {
+    const dir = fs.mkdtempSync(path.join(work, "build-"));
+    const patch = path.join(repoRoot, "test/kernel/patches/proc-cmdline.patch");
+    const r = runKlp(["build", "--arch", "arm64", "--emit-objects-only", "--patch", patch, "-o", dir, "--json"], 900_000);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { objects: { object: string; changed: string[]; output: string }[] };
+    assert.deepEqual(out.objects.map((o) => [o.object, o.changed]), [["fs/proc/cmdline.o", ["cmdline_proc_show"]]]);
+    const file = path.join(dir, "fs_proc_cmdline.klp.o");
+    assert.equal(out.objects[0]!.output, file);
+    assert.equal(E.ehdr(fs.readFileSync(file), "e_machine"), E.EM_AARCH64);
+    assertRoundTrip(file, work, BINUTILS.aarch64);
+  });
+  test("a refused patch is exit 1 and writes nothing", () => {
+    const dir = fs.mkdtempSync(path.join(work, "build-"));
+    const patch = path.join(repoRoot, "test/kernel/patches/pipe-data-init.patch");
+    const r = runKlp(["build", "--arch", "arm64", "--emit-objects-only", "--patch", patch, "-o", dir], 900_000);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /pipe_max_size/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+  test("--arch arm64 without --emit-objects-only is bad input: there is no arm64 livepatch kernel", () => {
+    const r = runKlp(["build", "--arch", "arm64", "--patch", path.join(repoRoot, "test/kernel/patches/proc-cmdline.patch")]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^klp: .*CONFIG_LIVEPATCH[^\n]*\n$/);
+  });
+});
