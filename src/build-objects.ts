@@ -25,7 +25,8 @@ const outputName = (object: string) => `${object.replace(/\.o$/, "").replace(/[/
 
 export function runObjectBuild(patch: string, outDir: string, root: string, log: (s: string) => void): ObjectBuildResult {
   if (!fs.existsSync(patch)) throw badInput(patch, "no such patch file");
-  if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) throw badInput(outDir, "output directory does not exist");
+  const isDir = fs.existsSync(outDir) && fs.statSync(outDir).isDirectory();
+  if (!isDir) throw badInput(outDir, "output directory does not exist");
   const text = fs.readFileSync(patch, "latin1");
   const tree = prepareArm64Tree(root, log);
   const found = affectedObjects(tree.dir, patchedFiles(patch, text));
@@ -34,7 +35,9 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
       symbol: f, reason: "only C sources and headers can be livepatched", hint: "change the C code that uses it instead",
     })), patch);
   }
-  if (!found.objects.length) throw new KlpError(ExitCode.noChange, "the patch touches no file that Debian's arm64 configuration builds", patch);
+  if (!found.objects.length) {
+    throw new KlpError(ExitCode.noChange, "the patch touches no file that Debian's arm64 configuration builds", patch);
+  }
   const key = createHash("sha256").update(text).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(root, "builds"), `arm64-${key}`);
   log(`building ${found.objects.join(", ")} before and after the patch (arm64)`);
@@ -42,7 +45,8 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
   const refused: Refusal[] = [];
   const objects = found.objects.map((object) => {
     const output = path.join(outDir, outputName(object));
-    const r = runDiff(path.join(work, "orig", object), path.join(work, "patched", object), { layouts: tree.layouts, output });
+    const [orig, patched] = [path.join(work, "orig", object), path.join(work, "patched", object)];
+    const r = runDiff(orig, patched, { layouts: tree.layouts, output });
     refused.push(...r.refused);
     return { object, changed: r.changed.map((f) => f.name), new: r.new.map((f) => f.name), output: r.output };
   });
@@ -50,6 +54,8 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
     for (const o of objects) if (o.output) fs.rmSync(o.output, { force: true });
     throw refuse("the patch makes unsafe changes", refused, patch);
   }
-  if (objects.every((o) => !o.output)) throw new KlpError(ExitCode.noChange, "no functional change in the patched objects", patch);
+  if (objects.every((o) => !o.output)) {
+    throw new KlpError(ExitCode.noChange, "no functional change in the patched objects", patch);
+  }
   return { arch: "arm64", tree: tree.dir, source: `linux-source-6.12 ${tree.version}`, objects };
 }

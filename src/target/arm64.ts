@@ -12,11 +12,13 @@ import { ExitCode, KlpError } from "../errors.js";
 import { runScript, type BuildTree } from "../kbuild/tree.js";
 import type { Layouts } from "../object/layouts.js";
 import { cacheDir } from "./cache.js";
+import { checkInstalledCompiler, compilerOf, type Compiler } from "./compiler.js";
+import { readConfig } from "./config.js";
 import { extractMember, fetchDeb } from "./debian.js";
 import { probeLayouts } from "./layouts.js";
 
-/** kbuild's variables for every make in the tree: the config's own compiler. */
-export const ARM64_MAKE_VARS: readonly string[] = ["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-", "CC=aarch64-linux-gnu-gcc-12"];
+/** kbuild's variables for an arm64 cross build; the compiler comes from the config. */
+const ARM64_MAKE_VARS: readonly string[] = ["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"];
 const CONFIG_PACKAGE = "linux-config-6.12:arm64";
 const CONFIG_MEMBER = "./usr/src/linux-config-6.12/config.arm64_none_arm64.xz";
 const SOURCE_PACKAGE = "linux-source-6.12";
@@ -31,7 +33,8 @@ export interface Arm64Tree extends BuildTree {
 function run(cmd: string, args: string[], cwd?: string): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", cwd, maxBuffer: 64 << 20 });
   if (r.status !== 0) {
-    throw new KlpError(ExitCode.badInput, `${cmd} ${args.join(" ")} failed: ${(r.stderr ?? r.error?.message ?? "").trim().split("\n").pop()}`);
+    const why = (r.stderr ?? r.error?.message ?? "").trim().split("\n").pop();
+    throw new KlpError(ExitCode.badInput, `${cmd} ${args.join(" ")} failed: ${why}`);
   }
   return r.stdout;
 }
@@ -75,6 +78,25 @@ function sourceTarball(root: string, version: string): string {
   return out;
 }
 
+/** The GCC release at the end of a version text: "… (Debian 12.2.0-14+deb12u1) 12.2.0" → 12.2.0. */
+const gccRelease = (text: string) => /(\d+\.\d+\.\d+)\s*$/.exec(text)?.[1];
+
+/**
+ * The config names the compiler of Debian's native arm64 build, "aarch64-linux-gnu-gcc-12 (Debian
+ * 12.2.0-14+deb12u1) 12.2.0"; bookworm's cross compiler of that release is packaged from 12.2.0-14
+ * ("(Debian 12.2.0-14) 12.2.0"). No arm64 kernel can take the livepatch to prove bytes against,
+ * so the same GCC release is accepted with a note; another release is refused.
+ */
+function checkCrossCompiler(c: Compiler, version: string, log: (s: string) => void): void {
+  try {
+    checkInstalledCompiler(c, `Debian's arm64 ${version}`);
+  } catch (e) {
+    const have = spawnSync(c.command, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0]?.trim() ?? "";
+    if (!(e instanceof KlpError) || !have || gccRelease(have) !== gccRelease(c.versionText)) throw e;
+    log(`note: the kernel was built with "${c.versionText}", the installed cross compiler is "${have}" (same GCC release)`);
+  }
+}
+
 /** What the tree is prepared from: the archive's version, its arm64 config and its source. */
 export function arm64Inputs(root: string): { version: string; config: string; tarball: string } {
   const version = configVersion();
@@ -87,13 +109,18 @@ export function arm64Inputs(root: string): { version: string; config: string; ta
  */
 export function prepareArm64Tree(root: string, log: (s: string) => void): Arm64Tree {
   const { version, config, tarball } = arm64Inputs(root);
+  const compiler = compilerOf(readConfig(config));
+  checkCrossCompiler(compiler, version, log);
+  const makeVars = [...ARM64_MAKE_VARS, ...compiler.makeVars];
   const sha = createHash("sha256").update(fs.readFileSync(config)).digest("hex").slice(0, 12);
   const dir = path.join(cacheDir(root, "trees"), `${SOURCE_PACKAGE}_${version}_arm64_${sha}`);
-  if (!fs.existsSync(path.join(dir, ".klpkit-ready"))) log(`preparing ${SOURCE_PACKAGE} ${version} with Debian's arm64 config (once)`);
+  if (!fs.existsSync(path.join(dir, ".klpkit-ready"))) {
+    log(`preparing ${SOURCE_PACKAGE} ${version} with Debian's arm64 config (once)`);
+  }
   runScript("kernel-tree.sh", [], {
-    KLP_TREE_DIR: dir, KLP_SOURCE_TARBALL: tarball, KLP_CONFIG: config, KLP_MAKE_VARS: ARM64_MAKE_VARS.join(" "),
+    KLP_TREE_DIR: dir, KLP_SOURCE_TARBALL: tarball, KLP_CONFIG: config, KLP_MAKE_VARS: makeVars.join(" "),
   }, `preparing ${SOURCE_PACKAGE} ${version} for arm64`);
   const stamp = fs.readFileSync(path.join(dir, ".klpkit-ready"), "latin1");
-  const layouts = probeLayouts(dir, ARM64_MAKE_VARS, path.join(dir, ".klpkit-layouts.json"), stamp);
-  return { dir, makeVars: ARM64_MAKE_VARS, version, config, layouts };
+  const layouts = probeLayouts(dir, makeVars, path.join(dir, ".klpkit-layouts.json"), stamp);
+  return { dir, makeVars, version, config, layouts };
 }
