@@ -12,13 +12,24 @@ KVER="${KLP_KERNEL:-6.1.0-56-amd64}"
 # reader, the default target kernel's headers and image (its exact source, and any other kernel's
 # packages, klp fetches into its cache itself with apt-get download), kbuild's own needs, the
 # image decompressors (xz, lz4 for the cloud flavour, zstd), the VM (qemu, busybox, cpio), and
-# time (the benchmark's peak RSS).
+# time (the benchmark's peak RSS). For arm64 objects: Debian's cross gcc-12 (the arm64 kernels'
+# own compiler) and binutils; clang-16 builds the aarch64 fixtures too.
 PKGS=(gcc-12 make binutils clang-14 lld-14 llvm-14 clang-16 clang-19 lld-19 llvm-19 xz-utils lz4 zstd time
       "linux-headers-$KVER" "linux-image-$KVER" linux-kbuild-6.1
       bc bison flex libelf-dev libssl-dev dwarves kmod
-      qemu-system-x86 busybox-static cpio)
+      qemu-system-x86 busybox-static cpio
+      gcc-12-aarch64-linux-gnu binutils-aarch64-linux-gnu)
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+# The arm64 kernel test downloads linux-config-6.12:arm64 (Debian's arm64 configs) with apt-get
+# download, which needs the arm64 architecture in dpkg and its package lists.
+arm64_lists=1
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+  arm64_lists=0
+elif ! apt-cache show linux-config-6.12:arm64 >/dev/null 2>&1; then
+  arm64_lists=0
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +37,7 @@ done
 # Any 6.12 kbuild will do for the fixtures' objtool; the archive keeps only recent ones, so the
 # newest it has is chosen rather than a version written down here.
 have_kbuild_612() { dpkg-query -W -f='${Package} ${Status}\n' 'linux-kbuild-6.12.*' 2>/dev/null | grep -q "install ok installed"; }
-if ((${#missing[@]})) || ! have_kbuild_612; then
+if ((${#missing[@]})) || ! have_kbuild_612 || ((arm64_lists == 0)); then
   $SUDO apt-get update -qq
   if ! have_kbuild_612; then
     kbuild=$(apt-cache search --names-only '^linux-kbuild-6\.12\.[0-9]+\+deb12$' | cut -d' ' -f1 | sort -V | tail -n 1)

@@ -7,15 +7,17 @@
 // objtool of Debian's kbuild packages), which `klp diff` options it runs with ("args"), the entry
 // size of each special table whose carried entries are checked ("tables"), and which carried
 // functions bring a __pfx_/__cfi_ preamble ("prefixed").
+// Every case is built again for aarch64 (arm64 6.12's flags, Debian's cross gcc-12 and clang-16)
+// with the same expectations, "aarch64" overriding them where arm64 code legitimately differs,
+// or skipping a case whose hazard does not exist on arm64 ("skip": why, e.g. x86's alt_instr eras).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { compileFixture, compilersFor, type Compiler, type FixtureBuild } from "./support/cc.js";
-import * as E from "./support/elf64.js";
+import { BINUTILS, compileFixture, compilersFor, FIXTURE_ARCHES, type Compiler, type FixtureArch, type FixtureBuild } from "./support/cc.js";
 import { diffJson, repoRoot, runKlp, type KlpRun } from "./support/klp.js";
+import { parentOf, run, specialEntries, symbols, type Sym } from "./support/objects.js";
 
 interface Expectation {
   exit: number;
@@ -38,9 +40,23 @@ interface Expectation {
   prefixed?: string[];
 }
 
+/** How a case is built and judged on aarch64, where it differs from x86-64. */
+interface Aarch64Spec extends Partial<Expectation> {
+  /** Why the case does not apply to arm64 (its hazard is x86's only). */
+  skip?: string;
+  /** What the aarch64 objects show where the expectations differ from x86-64's. */
+  why?: string;
+  /** Replaces the x86-64 "build" (its flags, compilers and objtool are x86's). */
+  build?: FixtureBuild;
+  tables?: Record<string, number>;
+  gcc?: Partial<Expectation>;
+  clang?: Partial<Expectation>;
+}
+
 interface CaseSpec extends Expectation {
   why: string;
   build?: FixtureBuild;
+  aarch64?: Aarch64Spec;
   /** More `klp diff` arguments (e.g. --ignore-init-changes). */
   args?: string[];
   /** Special tables whose entries of carried functions OUT.o must hold, with their entry size. */
@@ -63,8 +79,10 @@ function loadCases(): { name: string; dir: string; spec: CaseSpec }[] {
     });
 }
 
-function expectationFor(spec: CaseSpec, cc: Compiler): Expectation {
-  const { exit, changed, new: added, refused, removed, ignored, outputData, outputRefs, prefixed } = { ...spec, ...(spec[cc] ?? {}) };
+function expectationFor(spec: CaseSpec, cc: Compiler, arch: FixtureArch): Expectation {
+  const a64 = arch === "aarch64" ? spec.aarch64 : undefined;
+  const { exit, changed, new: added, refused, removed, ignored, outputData, outputRefs, prefixed } =
+    { ...spec, ...(spec[cc] ?? {}), ...(a64 ?? {}), ...(a64?.[cc] ?? {}) };
   const want: Expectation = { exit, changed, new: added, refused };
   if (prefixed !== undefined) want.prefixed = prefixed;
   if (removed !== undefined) want.removed = removed;
@@ -76,108 +94,8 @@ function expectationFor(spec: CaseSpec, cc: Compiler): Expectation {
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
-function run(cmd: string, args: string[]) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-}
-
-interface Sym { name: string; type: string; value: number; size: number; section: string }
-
-/** Symbols of an object from `readelf -sW`, with section names for st_shndx. */
-function symbols(file: string): Sym[] {
-  const names = new Map<string, string>();
-  for (const line of run("readelf", ["-SW", file]).stdout.split("\n")) {
-    const m = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
-    if (m) names.set(m[1]!, m[2]!);
-  }
-  const syms: Sym[] = [];
-  for (const line of run("readelf", ["-sW", file]).stdout.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || !/^\d+:$/.test(f[0]!)) continue;
-    syms.push({ name: f[7]!, type: f[3]!, value: parseInt(f[1]!, 16), size: Number(f[2]), section: names.get(f[6]!) ?? f[6]! });
-  }
-  return syms;
-}
-
-/**
- * Relocations of each section (by index) from `readelf -rW`: offset, target symbol or section,
- * addend. A relocation section is told from its namesakes by its file offset (clang-16 emits one
- * `__patchable_function_entries` per function), which support/elf64 maps to the section it applies to.
- */
-function relocations(file: string): Map<number, { offset: number; target: string; addend: number }[]> {
-  const bySection = new Map<number, { offset: number; target: string; addend: number }[]>();
-  const targetAt = new Map(E.sections(fs.readFileSync(file)).filter((x) => x.type === E.SHT_RELA).map((x) => [x.offset, x.info] as const));
-  let current: { offset: number; target: string; addend: number }[] | null = null;
-  for (const line of run("readelf", ["-rW", file]).stdout.split("\n")) {
-    const head = /^Relocation section '[^']+' at offset 0x([0-9a-f]+)/.exec(line);
-    if (head) {
-      current = [];
-      bySection.set(targetAt.get(parseInt(head[1]!, 16)) ?? -1, current);
-      continue;
-    }
-    const m = /^([0-9a-f]{16})\s+\S+\s+\S+\s+[0-9a-f]+\s+(\S+)\s*([+-])\s*([0-9a-f]+)/.exec(line);
-    if (current && m) current.push({ offset: parseInt(m[1]!, 16), target: m[2]!, addend: (m[3] === "-" ? -1 : 1) * parseInt(m[4]!, 16) });
-  }
-  return bySection;
-}
-
-/**
- * The function containing target+addend: a FUNC symbol itself, or the FUNC covering it in a
- * section, or ending there (objtool's ORC entry that closes a function).
- */
-function owner(syms: Sym[], target: string, addend: number): string {
-  const funcs = syms.filter((s) => s.type === "FUNC" && s.section !== "UND");
-  if (funcs.some((s) => s.name === target)) return target;
-  const f = funcs.find((s) => s.section === target && s.value <= addend && addend < s.value + s.size)
-    ?? funcs.find((s) => s.section === target && addend === s.value + s.size);
-  return f ? f.name : `${target}+0x${addend.toString(16)}`;
-}
-
-/** A data reference as "object+offset", resolving section-relative references to the OBJECT there. */
-function dataRef(syms: Sym[], target: string, addend: number): string {
-  if (syms.some((s) => s.name === target && s.type !== "SECTION")) return `${target}+${addend}`;
-  const o = syms.find((s) => s.type === "OBJECT" && s.section === target && s.value <= addend && addend < s.value + Math.max(s.size, 1));
-  return o ? `${o.name}+${addend - o.value}` : `${target}+${addend}`;
-}
-
 /** Entry sizes of the tables every case checks (Linux 6.1 x86-64), unless "tables" says otherwise. */
 const DEFAULT_TABLES: Record<string, number> = { "__bug_table": 12, "__jump_table": 16 };
-
-/**
- * Entries of a special section whose entries belong to the function their first field points
- * into, described independently of layout, sorted: the owning function, each other relocated
- * field as what it refers to (a function, or object+offset), and the entry's bytes (relocated
- * fields are zero in a RELA object), e.g. bug_entry's line and flags.
- */
-function specialEntries(file: string, section: string, size: number): string[] {
-  const buf = fs.readFileSync(file);
-  const tables = E.sections(buf).filter((x) => x.name === section);
-  if (!tables.length) return [];
-  const syms = symbols(file);
-  const relocs = relocations(file);
-  const describe = (r: { target: string; addend: number }) => {
-    // An assembler label (gcc's `.LC0` for __FILE__) is a place in its section.
-    const label = syms.find((s) => s.name === r.target && s.type === "NOTYPE" && s.section !== "UND");
-    if (label) return `${label.section}+${label.value + r.addend}`;
-    const fn = owner(syms, r.target, r.addend);
-    return fn.includes("+0x") ? dataRef(syms, r.target, r.addend) : parentOf(fn);
-  };
-  const entries: string[] = [];
-  for (const table of tables) {
-    const bytes = buf.subarray(table.offset, table.offset + table.size);
-    const own = relocs.get(table.index) ?? [];
-    for (let off = 0; off + size <= bytes.length; off += size) {
-      const mine = own.filter((r) => r.offset >= off && r.offset < off + size);
-      const head = mine.find((r) => r.offset === off);
-      const fields = mine.filter((r) => r !== head).map((r) => `+${r.offset - off}=${describe(r)}`);
-      entries.push(`${head ? parentOf(owner(syms, head.target, head.addend)) : "?"} ${fields.join(" ")} ${bytes.subarray(off, off + size).toString("hex")}`);
-    }
-  }
-  return entries.sort();
-}
-
-/** The function a `.cold` part (gcc's split-off unlikely code) or a __pfx_/__cfi_ preamble belongs to. */
-const parentOf = (name: string) => name.replace(/\.cold(\.\d+)?$/, "").replace(/^__(pfx|cfi)_/, "");
 
 /** Where `fn`'s preamble starts in its section, how long it is, and the function's distance from it. */
 function preamble(syms: Sym[], fn: string): { name: string; start: number; size: number; distance: number } | undefined {
@@ -202,19 +120,29 @@ test("fixture cases are present and well-formed", () => {
     assert.ok([0, 1, 3].includes(spec.exit), `${name}: exit ${spec.exit}`);
     assert.ok(Array.isArray(spec.changed) && Array.isArray(spec.new) && Array.isArray(spec.refused), `${name}: lists`);
     assert.ok(typeof spec.why === "string" && spec.why.length > 0, `${name}: why`);
+    assert.ok(spec.aarch64?.skip === undefined || spec.aarch64.skip.length > 0, `${name}: aarch64.skip needs a reason`);
   }
 });
 
-for (const { name, dir, spec } of cases) {
-  describe(name, () => {
-    for (const cc of compilersFor(spec.build)) {
-      test(cc, () => {
-        const want = expectationFor(spec, cc);
+/** The case as built for `arch`: its build, its tables, and why it is skipped, if it is. */
+function forArch(spec: CaseSpec, arch: FixtureArch): { build?: FixtureBuild; tables?: Record<string, number>; skip?: string } {
+  if (arch === "x86_64") return { build: spec.build, tables: spec.tables };
+  const a = spec.aarch64;
+  return { build: a?.build ?? spec.build, tables: a?.tables ?? spec.tables, skip: a?.skip };
+}
+
+for (const arch of FIXTURE_ARCHES) for (const { name, dir, spec } of cases) {
+  const { build, tables, skip } = forArch(spec, arch);
+  const { objdump: objdumpCmd, ld: ldCmd } = BINUTILS[arch];
+  describe(arch === "x86_64" ? name : `${name} [aarch64]`, () => {
+    for (const cc of compilersFor(build)) {
+      test(cc, skip ? { skip: `x86-only: ${skip}` } : {}, () => {
+        const want = expectationFor(spec, cc, arch);
         const out = fs.mkdtempSync(path.join(work, `${name}-${cc}-`));
         const orig = path.join(out, "orig.o");
         const patched = path.join(out, "patched.o");
-        assert.equal(compileFixture(path.join(dir, "orig.c"), orig, cc, spec.build), "", "orig.c: compiler warnings");
-        assert.equal(compileFixture(path.join(dir, "patched.c"), patched, cc, spec.build), "", "patched.c: compiler warnings");
+        assert.equal(compileFixture(path.join(dir, "orig.c"), orig, cc, build, arch), "", "orig.c: compiler warnings");
+        assert.equal(compileFixture(path.join(dir, "patched.c"), patched, cc, build, arch), "", "patched.c: compiler warnings");
         const args = spec.args ?? [];
 
         const { run: r, json } = diffJson(orig, patched, args);
@@ -244,9 +172,9 @@ for (const { name, dir, spec } of cases) {
         const readelf = run("readelf", ["-a", "-W", outObj]);
         assert.equal(readelf.stderr, "", "readelf -a OUT.o complains");
         assert.equal(readelf.status, 0, "readelf -a OUT.o");
-        const objdump = run("objdump", ["-dr", outObj]);
+        const objdump = run(objdumpCmd, ["-dr", outObj]);
         assert.equal(objdump.status, 0, `objdump -dr OUT.o failed:\n${objdump.stderr}`);
-        const ld = run("ld", ["-r", "-o", path.join(out, "linked.o"), outObj]);
+        const ld = run(ldCmd, ["-r", "-o", path.join(out, "linked.o"), outObj]);
         assert.equal(ld.stderr, "", "ld -r OUT.o complains");
         assert.equal(ld.status, 0, "ld -r OUT.o");
 
@@ -271,7 +199,7 @@ for (const { name, dir, spec } of cases) {
         // ... and PATCHED's special-table entries of those functions (bug entries with PATCHED's
         // lines and flags, jump entries with the running kernel's key, alternatives …) ...
         const carriedSet = new Set(carried.map(parentOf));
-        for (const [section, size] of Object.entries({ ...DEFAULT_TABLES, ...spec.tables })) {
+        for (const [section, size] of Object.entries({ ...DEFAULT_TABLES, ...tables })) {
           const wantEntries = specialEntries(patched, section, size).filter((e) => carriedSet.has(e.split(" ")[0]!));
           assert.deepEqual(specialEntries(outObj, section, size), wantEntries, `${section} entries in OUT.o`);
         }

@@ -1,4 +1,5 @@
 import { EM_AARCH64, EM_X86_64 } from "../elf/constants.js";
+import { aarch64 } from "./aarch64.js";
 import type { Arch } from "./types.js";
 import { x86_64 } from "./x86_64.js";
 
@@ -12,5 +13,5 @@ export function machineName(machine: number): string {
 
 /** The architecture of an ELF machine number, or undefined when klpkit does not support it yet. */
 export function archFor(machine: number): Arch | undefined {
-  return machine === EM_X86_64 ? x86_64 : undefined;
+  return machine === EM_X86_64 ? x86_64 : machine === EM_AARCH64 ? aarch64 : undefined;
 }

@@ -33,6 +33,12 @@ export interface Arch {
   relocName(type: number): string;
   /** Bytes the relocation writes (masked out when code is compared). */
   relocWidth(type: number): number;
+  /**
+   * For a relocation that writes an immediate field inside a 4-byte little-endian instruction
+   * word, the bits it writes (AArch64 CALL26: 0x03ffffff); 0 when it writes whole bytes. Code
+   * compare masks only these bits of the word, so the opcode and registers still count.
+   */
+  relocFieldBits(type: number): number;
   /** Offsets past `addend` a PC-relative reference may aim at, nearest first. */
   pcTargetBiases(type: number): readonly number[];
   /** Relocation types a special-section entry uses to point into code (PC-relative 32-bit). */
@@ -43,6 +49,13 @@ export interface Arch {
   readonly pointerSize: number;
   /** The shapes kernel struct `name` had on this architecture, for objects without a target. */
   knownLayouts(name: string): readonly KnownLayout[];
+  /**
+   * Bytes of compiler padding right in front of the function at section offset `start`, part of
+   * it (a carried function carries them): x86 CALL_PADDING's 0x90 bytes when the function is the
+   * first of its section (`first`); arm64 CALL_OPS's two `nop` words (where ftrace stores the
+   * function's ftrace_ops) also after another function, which ends at `prevEnd`. 0 when none.
+   */
+  paddingBefore(code: Buffer, start: number, prevEnd: number, first: boolean): number;
   /** True when the function starts with an ftrace site the livepatch core can redirect. */
   hasFtraceEntry(f: CodeView): boolean;
   /**

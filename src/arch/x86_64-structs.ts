@@ -1,22 +1,11 @@
 // The shapes x86-64 kernels gave the structs of their special sections over time, used only when
 // no target kernel tells the engine its layouts (bare `klp diff`). A table's entry size is then
 // found by which of these shapes the section's size and relocations fit (object/table-layouts.ts).
+import { GENERIC_STRUCTS, REF, shape } from "./structs.js";
 import type { KnownLayout } from "./types.js";
 
-/** [name, offset, size, holds a relocation in every entry] */
-type Field = readonly [string, number, number, boolean?];
-
-function shape(size: number, era: string, fields: readonly Field[]): KnownLayout {
-  return {
-    size, era,
-    fields: new Map(fields.map(([name, offset, fsize]) => [name, { offset, size: fsize }])),
-    refs: fields.filter((f) => f[3]).map((f) => f[0]),
-  };
-}
-
-const REF = true;
-
 export const X86_64_STRUCTS: ReadonlyMap<string, readonly KnownLayout[]> = new Map([
+  ...GENERIC_STRUCTS,
   ["alt_instr", [
     // 6.1: struct alt_instr { s32 instr_offset; s32 repl_offset; u16 cpuid; u8 instrlen;
     // u8 replacementlen; } __packed;
@@ -29,18 +18,6 @@ export const X86_64_STRUCTS: ReadonlyMap<string, readonly KnownLayout[]> = new M
     shape(14, "v6.3 and later (ft_flags)", [["instr_offset", 0, 4, REF], ["repl_offset", 4, 4, REF],
       ["ft_flags", 8, 4], ["instrlen", 12, 1], ["replacementlen", 13, 1]]),
   ]],
-  ["bug_entry", [
-    // CONFIG_GENERIC_BUG_RELATIVE_POINTERS with DEBUG_BUGVERBOSE (every x86-64 distribution
-    // kernel): s32 bug_addr_disp; s32 file_disp; u16 line; u16 flags;
-    shape(12, "relative pointers, verbose", [["bug_addr_disp", 0, 4, REF], ["file_disp", 4, 4, REF],
-      ["line", 8, 2], ["flags", 10, 2]]),
-    shape(8, "relative pointers, !DEBUG_BUGVERBOSE", [["bug_addr_disp", 0, 4, REF], ["flags", 4, 2]]),
-    // Without relative pointers the kernel stores absolute addresses: unsigned long bug_addr;
-    // const char *file; u16 line; u16 flags; padded to 24 bytes.
-    shape(24, "absolute pointers, verbose", [["bug_addr", 0, 8, REF], ["file", 8, 8, REF],
-      ["line", 16, 2], ["flags", 18, 2]]),
-    shape(16, "absolute pointers, !DEBUG_BUGVERBOSE", [["bug_addr", 0, 8, REF], ["flags", 8, 2]]),
-  ]],
   ["exception_table_entry", [
     // Before v4.6: int insn, fixup;
     shape(8, "before v4.6", [["insn", 0, 4, REF], ["fixup", 4, 4, REF]]),
@@ -48,12 +25,6 @@ export const X86_64_STRUCTS: ReadonlyMap<string, readonly KnownLayout[]> = new M
     shape(12, "v4.6–v5.15 (handler)", [["insn", 0, 4, REF], ["fixup", 4, 4, REF], ["handler", 8, 4, REF]]),
     // v5.16 and later: int insn, fixup, data; (data: the fixup type and registers, no relocation)
     shape(12, "v5.16 and later (type in data)", [["insn", 0, 4, REF], ["fixup", 4, 4, REF], ["data", 8, 4]]),
-  ]],
-  ["jump_entry", [
-    // v4.20 and later (CONFIG_HAVE_ARCH_JUMP_LABEL_RELATIVE): s32 code; s32 target; long key;
-    shape(16, "v4.20 and later (relative)", [["code", 0, 4, REF], ["target", 4, 4, REF], ["key", 8, 8, REF]]),
-    // Before: jump_label_t code, target, key; (absolute u64 addresses)
-    shape(24, "before v4.20 (absolute)", [["code", 0, 8, REF], ["target", 8, 8, REF], ["key", 16, 8, REF]]),
   ]],
   ["static_call_site", [
     shape(8, "v5.10 and later", [["addr", 0, 4, REF], ["key", 4, 4, REF]]),

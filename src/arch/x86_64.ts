@@ -26,6 +26,8 @@ const CALL_REL32 = 0xe8;
 const ENDBR64 = [0xf3, 0x0f, 0x1e, 0xfa];
 /** The 5-byte NOP ftrace sites hold when not calling: `nopl 0x0(%rax,%rax,1)` and kin. */
 const FTRACE_SITE = 5;
+/** The longest unnamed preamble looked for (CALL_PADDING is 16 bytes). */
+const MAX_PADDING = 64;
 
 function startsWith(code: Buffer, bytes: readonly number[], at: number): boolean {
   return bytes.every((b, i) => code[at + i] === b);
@@ -63,6 +65,8 @@ export const x86_64: Arch = {
   relocAbs64: R.R64,
   relocName: (t) => NAMES.get(t) ?? `R_X86_64_<${t}>`,
   relocWidth: (t) => WIDTH.get(t) ?? 0,
+  // x86 immediates and displacements are whole bytes at the end of an instruction.
+  relocFieldBits: () => 0,
   pcTargetBiases: (t) => (PC_RELATIVE.has(t) ? PC_BIASES : [0]),
 
   pointerSize: 8,
@@ -81,6 +85,11 @@ export const x86_64: Arch = {
     // (gcc: N one-byte NOPs; clang: one N-byte NOP): NOPs an ftrace table records as the site.
     return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= FTRACE_SITE;
   },
+
+  // gcc's -fpatchable-function-entry=16,16 pads with one-byte NOPs; between two functions of one
+  // section, NOPs are alignment, not a preamble.
+  paddingBefore: (code, start, _prevEnd, first) =>
+    first && start <= MAX_PADDING && code.subarray(0, start).every((b) => b === 0x90) ? start : 0,
 
   differsOnlyInLineNumbers,
 };

@@ -1,6 +1,9 @@
 // `klp build --patch FIX.patch [--kernel V] [--source DIR] [-o DIR] [--name N] [--replace] [--json]`
+// `klp build --arch arm64 --emit-objects-only --patch FIX.patch [-o DIR] [--json]`
+import { runObjectBuild } from "../build-objects.js";
 import { runBuild } from "../build.js";
 import { badInput } from "../errors.js";
+import { cacheRoot } from "../target/cache.js";
 import { resolveTarget } from "../target/resolve.js";
 import { DEFAULT_KERNEL } from "../target/target.js";
 import { parseCommand, targetRequest } from "./args.js";
@@ -26,6 +29,10 @@ DIR/<name>.ko with kbuild.
   --name N        livepatch module name (default: livepatch_<patch file name>)
   --replace       cumulative patch: atomically replaces all earlier livepatches
   --json          print the summary (or the refusal) as JSON
+  --arch arm64 --emit-objects-only
+                  Debian's 6.12 source with its arm64 config: build, diff and write one
+                  livepatch object per patched object into DIR (no Debian 12 arm64 kernel
+                  enables CONFIG_LIVEPATCH, so nothing is resolved, proven or linked)
 exit: 0 module written, 1 refused as unsafe or unprovable, 2 bad input or compile error, 3 nothing to patch`;
 
 export function buildCommand(argv: string[]): number {
@@ -37,6 +44,8 @@ export function buildCommand(argv: string[]): number {
     name: { type: "string" },
     replace: { type: "boolean" },
     json: { type: "boolean" },
+    arch: { type: "string" },
+    "emit-objects-only": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, []);
   if (values["help"]) {
@@ -47,6 +56,9 @@ export function buildCommand(argv: string[]): number {
   if (!patch) throw badInput(undefined, "build: --patch FIX.patch is required (see klp build --help)");
   const json = values["json"] === true;
   const log = (s: string) => { process.stderr.write(`klp build: ${s}\n`); };
+  const arch = values["arch"] as string | undefined;
+  if (arch !== undefined && arch !== "x86_64") return objectBuild(arch, values, patch, json, log);
+  if (values["emit-objects-only"]) throw badInput(undefined, "build: --emit-objects-only goes with --arch arm64");
   const target = resolveTarget(targetRequest(values), log);
   const r = runBuild(target, {
     patch, outDir: values["output"] as string, replace: values["replace"] === true,
@@ -65,6 +77,25 @@ export function buildCommand(argv: string[]): number {
   lines.push(`  checked: ${r.check.verdict} (klp check on the written module: ${r.check.functions} function(s))`);
   lines.push(`  proven: ${r.proof.functions} function(s), ${r.proof.data} data object(s) equal the running kernel's bytes (${r.proof.references} references resolved alike)`);
   lines.push(`  total ${r.steps.reduce((s, x) => s + x.seconds, 0).toFixed(1)} s: ${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(1)} s`).join(", ")}`);
+  process.stdout.write(lines.join("\n") + "\n");
+  return 0;
+}
+
+/** `--arch arm64 --emit-objects-only`: the livepatch objects, one per patched object. */
+function objectBuild(arch: string, values: Record<string, unknown>, patch: string, json: boolean, log: (s: string) => void): number {
+  if (arch !== "arm64") throw badInput(undefined, `build: unknown --arch ${arch} (x86_64 or arm64)`);
+  if (!values["emit-objects-only"]) {
+    throw badInput(undefined, "build: --arch arm64 needs --emit-objects-only (no Debian 12 arm64 kernel enables CONFIG_LIVEPATCH: there is no module to link or boot)");
+  }
+  const r = runObjectBuild(patch, values["output"] as string, cacheRoot(), log);
+  if (json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    return 0;
+  }
+  const lines = [`arm64 objects from ${r.source} (${r.tree})`];
+  for (const o of r.objects) {
+    lines.push(`  ${o.object}: ${o.output ? `wrote ${o.output}; patched ${o.changed.join(", ") || "-"}${o.new.length ? `; new ${o.new.join(", ")}` : ""}` : "unchanged"}`);
+  }
   process.stdout.write(lines.join("\n") + "\n");
   return 0;
 }

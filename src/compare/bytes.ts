@@ -12,10 +12,29 @@ export function relocMasks(rs: RelocSpan, arch: Arch): [number, number][] {
 /**
  * Offset of the first differing byte outside the relocation fields of `rs` and the `extra`
  * ranges, or -1. Equal bytes, as most functions of a stable update have, need no masks at all.
+ * A relocation that writes a bit-field of an instruction (AArch64: `add x0, x1, #:lo12:sym`
+ * fills imm12 only) masks just those bits: the opcode and registers around them still count.
  */
 export function firstDifferenceOutside(a: Buffer, b: Buffer, rs: RelocSpan, arch: Arch, extra: readonly (readonly [number, number])[] = []): number {
   if (a.length === b.length && a.equals(b)) return -1;
-  return firstDifference(a, b, [...relocMasks(rs, arch), ...extra]);
+  const bytes = firstDifference(a, b, [...relocMasks(rs, arch), ...extra]);
+  const bits = firstFieldDifference(a, b, rs, arch, extra);
+  return bits < 0 ? bytes : bytes < 0 ? bits : Math.min(bytes, bits);
+}
+
+const inRanges = (at: number, ranges: readonly (readonly [number, number])[]) =>
+  ranges.some(([start, len]) => at >= start && at < start + len);
+
+/** Offset of the first instruction word with a bit-field relocation that differs outside it, or -1. */
+function firstFieldDifference(a: Buffer, b: Buffer, rs: RelocSpan, arch: Arch, extra: readonly (readonly [number, number])[]): number {
+  let first = -1;
+  for (let i = 0; i < rs.length; i++) {
+    const field = arch.relocFieldBits(rs.type(i)), at = rs.offset(i);
+    if (!field || at + 4 > a.length || at + 4 > b.length || inRanges(at, extra)) continue;
+    const keep = ~field >>> 0;
+    if (((a.readUInt32LE(at) & keep) >>> 0) !== ((b.readUInt32LE(at) & keep) >>> 0) && (first < 0 || at < first)) first = at;
+  }
+  return first;
 }
 
 /** Offset of the first differing byte outside `masks`, or -1. */

@@ -6,7 +6,6 @@ import type { RelocSpan } from "../elf/relocs.js";
 import type { ElfSection } from "../elf/types.js";
 import { badInput } from "../errors.js";
 import type { KData, KFunction, KObject, SpecialEntry } from "../object/kobject.js";
-import type { SpecialTable } from "../object/tables.js";
 import { firstDifferenceOutside } from "./bytes.js";
 import { describeReferent, Referents } from "./referents.js";
 
@@ -130,32 +129,35 @@ export class Comparer {
     // The owner field was matched by position above; the blob by content below.
     const why = this.relocsDiffer(dx, dy, what, (off) => off === t.ownerField || off === t.blob?.field);
     if (why) return why;
-    const blobWhy = this.compareBlob(t, dx, dy, what);
+    const blobWhy = this.compareBlob(x, y, dx, dy, what);
     if (blobWhy) return blobWhy;
     if (firstDifferenceOutside(dx.bytes, dy.bytes, dx.relocs, this.o.arch, t.ignore) >= 0) return `${what} differs (e.g. WARN flags)`;
     return undefined;
   }
 
   /** The replacement code an alternative entry points at, by content. */
-  private compareBlob(t: SpecialTable, dx: Region, dy: Region, what: string): string | undefined {
+  private compareBlob(x: SpecialEntry, y: SpecialEntry, dx: Region, dy: Region, what: string): string | undefined {
+    const t = x.table;
     if (!t.blob) return undefined;
     const { field } = t.blob;
     const ix = dx.relocs.indexAt(field), iy = dy.relocs.indexAt(field);
     if (ix < 0 || iy < 0) return ix >= 0 || iy >= 0 ? `${what}: replacement reference differs` : undefined;
-    const bx = this.blobOf(this.o, dx, ix, t), by = this.blobOf(this.p, dy, iy, t);
+    // arm64's ALTERNATIVE_CB names a patching callback instead of replacement code
+    // (`alt_cb_patch_nops` under every system_supports_*() check): the same callback or not.
+    const px = this.o.blob(x), py = this.p.blob(y);
+    if (!px || !py) {
+      return this.refs.sameRelocation(dx.relocs, ix, dx.section, dy.relocs, iy, dy.section) ? undefined : `${what}: callback or replacement differs`;
+    }
+    const bx = this.blobRegion(this.o, px), by = this.blobRegion(this.p, py);
     if (!bx || !by) return `${what}: replacement lies outside its section`;
     const why = this.relocsDiffer(bx, by, `${what} replacement`);
     if (why) return why;
     return firstDifferenceOutside(bx.bytes, by.bytes, bx.relocs, this.o.arch) >= 0 ? `${what}: replacement instructions differ` : undefined;
   }
 
-  private blobOf(k: KObject, entry: Region, i: number, t: SpecialTable): Region | undefined {
-    const ref = k.referentOf(entry.relocs.sym(i), entry.relocs.type(i), entry.relocs.addend(i), entry.section);
-    if (ref.kind !== "sec" || !t.blob) return undefined;
-    const { lengthAt, lengthSize } = t.blob;
-    const length = lengthSize === 1 ? entry.bytes[lengthAt] ?? 0 : k.elf.order.u16(entry.bytes, lengthAt);
-    if (ref.offset < 0 || ref.offset + length > ref.section.size) return undefined;
-    return { ...k.range(ref.section, ref.offset, length), section: ref.section };
+  private blobRegion(k: KObject, b: { section: ElfSection; offset: number; length: number }): Region | undefined {
+    if (b.offset < 0 || b.offset + b.length > b.section.size) return undefined;
+    return { ...k.range(b.section, b.offset, b.length), section: b.section };
   }
 
   compareData(a: KData, b: KData): Verdict {

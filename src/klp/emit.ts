@@ -65,7 +65,7 @@ class Emitter {
     if (known) return known;
     const name = f.section.name.startsWith(".text.") ? `.text.${this.runningName(f)}` : f.section.name;
     const start = f.prefix?.start ?? f.sym.value;
-    const symbol = this.carryRange(f, name, start, f.sym.value + f.sym.size - start);
+    const symbol = this.carryRange(f, name, start, this.p.codeEnd(f) - start);
     for (const pfx of f.prefix?.symbols ?? []) {
       const prefixName = pfx.name.slice(0, pfx.name.length - f.name.length) + symbol.name;
       this.symbols.push({ name: prefixName, value: pfx.value - start, size: pfx.size, bind: pfx.bind, type: pfx.type, other: pfx.other, section: symbol.section! });

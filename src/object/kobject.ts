@@ -10,7 +10,7 @@ import type { ElfRela, ElfSection, ElfSymbol } from "../elf/types.js";
 import { exportsOf } from "./exports.js";
 import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
-import { prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
+import { codeEnds, endBefore, prefixesOf, unnamedPadding, type Prefix } from "./prefixes.js";
 import { Resolved } from "./resolved.js";
 import { parallelEntrySize, resolveTable, type TableSample } from "./table-layouts.js";
 import { tableRank, tableSpec, type SpecialTable, type TableSpec } from "./tables.js";
@@ -151,6 +151,7 @@ export class KObject {
         firstStarts.set(s.shndx, Math.min(firstStarts.get(s.shndx) ?? Infinity, s.value));
       }
     }
+    const ends = codeEnds(symbols);
     const spans = new Map<number, { sym: ElfSymbol; start: number }[]>();
     for (let i = 0; i < symbols.length; i++) {
       const sym = symbols[i]!;
@@ -165,7 +166,7 @@ export class KObject {
       const bytes = nobits ? EMPTY : elf.bytes(sym.shndx, sym.value, sym.value + sym.size);
       // Most functions start their section (sym.value 0), where no padding can be in front.
       const prefix = sym.type !== C.STT_FUNC ? undefined
-        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0) : undefined);
+        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0, endBefore(ends.get(sym.shndx), sym.value), this.arch) : undefined);
       const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);
@@ -397,6 +398,41 @@ export class KObject {
   /** Bytes and relocations of one special entry, offsets relative to the entry. */
   entry(e: SpecialEntry): { bytes: Buffer; relocs: RelocSpan } {
     return this.range(e.section, e.index * e.table.entrySize, e.table.entrySize);
+  }
+
+  /**
+   * Where the blob of an entry lies (alt_instr's replacement code): a place in a section and its
+   * length. Undefined when the table has no blob, the field has no relocation, or it names a
+   * patching callback (arm64's ALTERNATIVE_CB: `alt_cb_patch_nops`, alt_len 0).
+   */
+  blob(e: SpecialEntry): { section: ElfSection; offset: number; length: number } | undefined {
+    const b = e.table.blob;
+    if (!b) return undefined;
+    const { bytes, relocs } = this.entry(e);
+    const i = relocs.indexAt(b.field);
+    if (i < 0) return undefined;
+    const length = b.lengthSize === 1 ? bytes[b.lengthAt] ?? 0 : this.elf.order.u16(bytes, b.lengthAt);
+    const ref = this.referentOf(relocs.sym(i), relocs.type(i), relocs.addend(i), e.section);
+    if (ref.kind === "sec") return { section: ref.section, offset: ref.offset, length };
+    // Replacement code right behind a function (arm64's `.subsection 1`) resolves to the
+    // function's end; a callback has no replacement bytes (alt_len 0).
+    if (ref.kind !== "sym" || length === 0 || ref.sym.shndx === C.SHN_UNDEF || ref.sym.shndx >= C.SHN_LORESERVE) return undefined;
+    return { section: this.elf.sections[ref.sym.shndx]!, offset: ref.sym.value + ref.offset, length };
+  }
+
+  /**
+   * Where a function's code ends in its section, with the replacement code of its alternatives
+   * that the assembler put right behind it: arm64's ALTERNATIVE emits the replacement into
+   * `.subsection 1` of the function's own section (pipe_write's `.text.pipe_write` holds 60
+   * bytes of them after the function), so a carried function must carry them too.
+   */
+  codeEnd(f: KFunction): number {
+    let end = f.sym.value + f.sym.size;
+    for (const e of this.entriesOf(f, (t) => t.kind === "struct" && t.blob !== undefined)) {
+      const b = this.blob(e);
+      if (b && b.section.index === f.section.index && b.offset >= end) end = Math.max(end, b.offset + b.length);
+    }
+    return end;
   }
 }
 

@@ -4,7 +4,10 @@
 // functions of their own: a carried function carries its preamble, at the same distance.
 // Debian's 6.12 objects have the padding but no `__pfx_` symbol yet: gcc's
 // -fpatchable-function-entry=16,16 puts 16 NOPs at the start of `.text.<fn>` and the function at
-// 16, and objtool, which names them, runs only when vmlinux or the module is linked.
+// 16, and objtool, which names them, runs only when vmlinux or the module is linked. Debian's
+// arm64 6.12 (DYNAMIC_FTRACE_WITH_CALL_OPS, -fpatchable-function-entry=4,2) has two `nop` words
+// in front of each function, where ftrace stores the function's ftrace_ops pointer.
+import type { Arch } from "../arch/index.js";
 import * as C from "../elf/constants.js";
 import type { ElfSymbol } from "../elf/types.js";
 
@@ -21,18 +24,15 @@ export interface Prefixes {
   of(fn: ElfSymbol): Prefix | undefined;
 }
 
-/** The byte gcc pads with (-fpatchable-function-entry emits single-byte NOPs). */
-const NOP = 0x90;
-
 /**
- * Unnamed CALL_PADDING in front of `fn`: every byte of its section before it is a NOP, and no
- * other symbol starts there (`firstStart`: where the section's first function or object starts;
- * a `.text.<fn>` of -ffunction-sections holds one function).
+ * Unnamed padding in front of `fn` (arch.paddingBefore): CALL_PADDING when `fn` is the first
+ * function or object of its section (`firstStart`: where the first one starts), arm64's CALL_OPS
+ * NOPs also after another one (`prevEnd`: where the code before `fn` ends).
  */
-export function unnamedPadding(fn: ElfSymbol, code: Buffer, firstStart: number): Prefix | undefined {
-  if (fn.value === 0 || fn.value > 64 || fn.value > code.length || firstStart < fn.value) return undefined;
-  for (let i = 0; i < fn.value; i++) if (code[i] !== NOP) return undefined;
-  return { start: 0, symbols: [] };
+export function unnamedPadding(fn: ElfSymbol, code: Buffer, firstStart: number, prevEnd: number, arch: Arch): Prefix | undefined {
+  if (fn.value === 0 || fn.value > code.length) return undefined;
+  const n = arch.paddingBefore(code, fn.value, prevEnd, firstStart >= fn.value);
+  return n > 0 ? { start: fn.value - n, symbols: [] } : undefined;
 }
 
 export function prefixesOf(symbols: readonly ElfSymbol[]): Prefixes {
@@ -63,4 +63,27 @@ export function prefixesOf(symbols: readonly ElfSymbol[]): Prefixes {
     isPrefix: (sym) => prefixIndexes.has(sym.index),
     of: (fn) => byFunction.get(fn.index),
   };
+}
+
+/** Per section, where each function or object ends, sorted by start: for endBefore. */
+export function codeEnds(symbols: readonly ElfSymbol[]): Map<number, { start: number; end: number }[]> {
+  const out = new Map<number, { start: number; end: number }[]>();
+  for (const s of symbols) {
+    if ((s.type !== C.STT_FUNC && s.type !== C.STT_OBJECT) || s.shndx === C.SHN_UNDEF || s.shndx >= C.SHN_LORESERVE) continue;
+    const list = out.get(s.shndx) ?? [];
+    list.push({ start: s.value, end: s.value + s.size });
+    out.set(s.shndx, list);
+  }
+  out.forEach((list) => list.sort((a, b) => a.start - b.start));
+  return out;
+}
+
+/** Where the code of the symbols starting before `at` ends (0 when none does). */
+export function endBefore(list: readonly { start: number; end: number }[] | undefined, at: number): number {
+  let end = 0;
+  for (const x of list ?? []) {
+    if (x.start >= at) break;
+    end = Math.max(end, x.end);
+  }
+  return end;
 }

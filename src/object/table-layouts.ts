@@ -42,7 +42,8 @@ const bad = (ctx: Context, s: TableSample, why: string): KlpError => badInput(ct
 /** The engine's view of one layout, or why the layout cannot serve the table. */
 function project(spec: StructTableSpec, layout: StructLayout, name: string): SpecialTable | string {
   const f = layout.fields;
-  const owner = spec.owner.map((n) => f.get(n)).find((x) => x !== undefined);
+  const firstOf = (names: readonly string[]) => names.map((n) => f.get(n)).find((x) => x !== undefined);
+  const owner = firstOf(spec.owner);
   if (!owner) return `struct ${spec.struct} has no field ${spec.owner.join(" or ")}`;
   const out: { -readonly [K in keyof SpecialTable]: SpecialTable[K] } = {
     name, spec, entrySize: layout.size, ownerField: owner.offset, semantic: spec.semantic,
@@ -52,8 +53,8 @@ function project(spec: StructTableSpec, layout: StructLayout, name: string): Spe
     }),
   };
   if (spec.blob) {
-    const field = f.get(spec.blob.field), length = f.get(spec.blob.length);
-    if (!field || !length) return `struct ${spec.struct} has no field ${field ? spec.blob.length : spec.blob.field}`;
+    const field = firstOf(spec.blob.field), length = firstOf(spec.blob.length);
+    if (!field || !length) return `struct ${spec.struct} has no field ${(field ? spec.blob.length : spec.blob.field).join(" or ")}`;
     out.blob = { field: field.offset, lengthAt: length.offset, lengthSize: length.size };
   }
   if (spec.key) {

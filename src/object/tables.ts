@@ -22,9 +22,10 @@ export interface StructTableSpec extends TableSpecBase {
   /**
    * A field pointing at a blob in a shared section, and the field giving its length:
    * alt_instr.repl_offset → .altinstr_replacement, replacementlen bytes. The blob's content
-   * matters, not where other functions' blobs pushed it.
+   * matters, not where other functions' blobs pushed it. Names as `owner`: arm64's alt_instr
+   * calls them alt_offset and alt_len.
    */
-  readonly blob?: { readonly field: string; readonly length: string };
+  readonly blob?: { readonly field: readonly string[]; readonly length: readonly string[] };
   /** The field naming a static key or a static call key. */
   readonly key?: string;
 }
@@ -43,8 +44,10 @@ export const TABLE_SPECS: readonly TableSpec[] = [
   { kind: "struct", section: "__bug_table", struct: "bug_entry", owner: ["bug_addr_disp", "bug_addr"], ignore: ["line"], semantic: true },
   { kind: "struct", section: "__ex_table", struct: "exception_table_entry", owner: ["insn"], semantic: true },
   { kind: "struct", section: "__jump_table", struct: "jump_entry", owner: ["code"], key: "key", semantic: true },
-  { kind: "struct", section: ".altinstructions", struct: "alt_instr", owner: ["instr_offset"], semantic: true,
-    blob: { field: "repl_offset", length: "replacementlen" } },
+  // x86's { instr_offset, repl_offset, …, replacementlen }; arm64's { orig_offset, alt_offset,
+  // cpucap, orig_len, alt_len } (arch/arm64/include/asm/alternative-macros.h).
+  { kind: "struct", section: ".altinstructions", struct: "alt_instr", owner: ["instr_offset", "orig_offset"], semantic: true,
+    blob: { field: ["repl_offset", "alt_offset"], length: ["replacementlen", "alt_len"] } },
   // Gone in 6.8, when paravirt patch sites became alternatives.
   { kind: "struct", section: ".parainstructions", struct: "paravirt_patch_site", owner: ["instr"], semantic: false },
   { kind: "struct", section: ".static_call_sites", struct: "static_call_site", owner: ["addr"], key: "key", semantic: false },

@@ -1,5 +1,7 @@
 // Compiles the C fixtures of test/fixtures/ the way kbuild compiles an x86-64 6.1 kernel object,
-// with gcc-12 or clang-14. All compiler flags of the fixture tests live here.
+// with gcc-12 or clang-14, or an arm64 6.12 one (Debian's arm64 config) with
+// aarch64-linux-gnu-gcc-12 or clang-16 --target=aarch64-linux-gnu. All compiler flags of the
+// fixture tests live here.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -9,8 +11,24 @@ import { repoRoot } from "./klp.js";
 export type Compiler = "gcc" | "clang";
 export const COMPILERS: readonly Compiler[] = ["gcc", "clang"];
 
+/** The architectures the fixtures are built for. */
+export type FixtureArch = "x86_64" | "aarch64";
+export const FIXTURE_ARCHES: readonly FixtureArch[] = ["x86_64", "aarch64"];
+
 /** The executables the fixtures are built with. */
 export const CC: Record<Compiler, string> = { gcc: "gcc-12", clang: "clang-14" };
+
+/** The cross compilers of the aarch64 fixtures: Debian's own (gcc-12-aarch64-linux-gnu, clang-16). */
+const CC_AARCH64: Record<Compiler, readonly string[]> = {
+  gcc: ["aarch64-linux-gnu-gcc-12"],
+  clang: ["clang-16", "--target=aarch64-linux-gnu"],
+};
+
+/** binutils that read and link objects of an architecture (the host's read only x86-64 code). */
+export const BINUTILS: Record<FixtureArch, { readonly objdump: string; readonly ld: string }> = {
+  x86_64: { objdump: "objdump", ld: "ld" },
+  aarch64: { objdump: "aarch64-linux-gnu-objdump", ld: "aarch64-linux-gnu-ld" },
+};
 
 export const fixtureInclude = path.join(repoRoot, "test/fixtures/include");
 
@@ -24,6 +42,23 @@ const COMMON: readonly string[] = [
   // arch/x86/Makefile: kernel code never uses FP/SIMD registers. Without these clang-14
   // vectorises plain loops with SSE (seen in the init-changed fixture), which no kernel object has.
   "-mno-sse", "-mno-mmx", "-mno-sse2", "-mno-3dnow", "-mno-avx",
+  "-nostdinc", "-ffreestanding",
+  "-I", fixtureInclude, "-I", path.join(repoRoot, "include"),
+  "-Wall",
+];
+
+/**
+ * arch/arm64/Makefile and the top Makefile of 6.12 with Debian's arm64 config: no FP/SIMD
+ * registers, return addresses signed (ARM64_PTR_AUTH_KERNEL: pac-ret), and the ftrace entry of
+ * DYNAMIC_FTRACE_WITH_CALL_OPS: two NOPs before each function and two at its entry.
+ */
+const COMMON_AARCH64: readonly string[] = [
+  "-O2", "-c",
+  "-ffunction-sections", "-fdata-sections",
+  "-fpatchable-function-entry=4,2",
+  "-mgeneral-regs-only", "-mbranch-protection=pac-ret", "-fno-pie",
+  "-fno-strict-aliasing", "-fno-common", "-fno-stack-protector",
+  "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-fno-jump-tables",
   "-nostdinc", "-ffreestanding",
   "-I", fixtureInclude, "-I", path.join(repoRoot, "include"),
   "-Wall",
@@ -72,10 +107,17 @@ export function compilersFor(build: FixtureBuild | undefined): readonly Compiler
   return build?.compilers ?? COMPILERS;
 }
 
-function flagsFor(compiler: Compiler, build: FixtureBuild | undefined): string[] {
+function flagsFor(compiler: Compiler, build: FixtureBuild | undefined, arch: FixtureArch): string[] {
   const remove = new Set(build?.removeCflags ?? []);
   const own = compiler === "gcc" ? build?.gccCflags : build?.clangCflags;
-  return [...KERNEL_CFLAGS[compiler].filter((f) => !remove.has(f)), ...(build?.cflags ?? []), ...(own ?? [])];
+  const base = arch === "aarch64" ? COMMON_AARCH64 : KERNEL_CFLAGS[compiler];
+  return [...base.filter((f) => !remove.has(f)), ...(build?.cflags ?? []), ...(own ?? [])];
+}
+
+/** The compiler command (executable and leading arguments) of a build. */
+function commandFor(compiler: Compiler, build: FixtureBuild | undefined, arch: FixtureArch): readonly string[] {
+  if (arch === "aarch64") return CC_AARCH64[compiler];
+  return [build?.cc?.[compiler] ?? CC[compiler]];
 }
 
 /**
@@ -87,13 +129,13 @@ function flagsFor(compiler: Compiler, build: FixtureBuild | undefined): string[]
  * from there, so that both builds of a case see the same `__FILE__` and `STT_FILE` name, as the
  * two builds of one kernel source file do.
  */
-export function compileFixture(src: string, out: string, compiler: Compiler, build?: FixtureBuild): string {
+export function compileFixture(src: string, out: string, compiler: Compiler, build?: FixtureBuild, arch: FixtureArch = "x86_64"): string {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-cc-"));
   try {
     const unit = `${path.basename(path.dirname(path.resolve(src)))}.c`;
     fs.copyFileSync(src, path.join(tmp, unit));
-    const cc = build?.cc?.[compiler] ?? CC[compiler];
-    const r = spawnSync(cc, [...flagsFor(compiler, build), unit, "-o", path.resolve(out)], {
+    const [cc, ...lead] = commandFor(compiler, build, arch) as [string, ...string[]];
+    const r = spawnSync(cc, [...lead, ...flagsFor(compiler, build, arch), unit, "-o", path.resolve(out)], {
       cwd: tmp,
       encoding: "utf8",
     });

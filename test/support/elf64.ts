@@ -19,6 +19,7 @@ export const SHT_RELA = 4;
 export const SHT_NOBITS = 8;
 
 export const EM_AARCH64 = 183;
+export const EM_RISCV = 243;
 
 /** [offset, size] of every ELF64 header field after e_ident. */
 export const EHDR = {
@@ -188,6 +189,13 @@ export const SAMPLE_CFLAGS = [
   "-O2", "-c", "-ffunction-sections", "-fdata-sections", "-mfentry", "-pg", "-mrecord-mcount",
   "-mcmodel=kernel", "-fno-pic", "-fno-asynchronous-unwind-tables",
 ];
+
+/** The same sample as an arm64 6.12 object: Debian's cross gcc-12, the CALL_OPS ftrace entry. */
+export const SAMPLE_AARCH64 = {
+  cc: "aarch64-linux-gnu-gcc-12",
+  flags: ["-O2", "-c", "-ffunction-sections", "-fdata-sections", "-fpatchable-function-entry=4,2",
+    "-mgeneral-regs-only", "-fno-pie", "-fno-asynchronous-unwind-tables"],
+} as const;
 
 /**
  * Compiles test/bad-input/NAME.c into OUT with `cc` (default gcc) from a directory where it is
