@@ -45,6 +45,9 @@ before(() => {
   assert.ok(at > 0, "the sample's .modinfo holds its vermagic");
   to.copy(sample, at);
   fs.writeFileSync(ko("wrong_vermagic"), sample);
+  // A hand-made livepatch built without debug info: its replacement's signature cannot be read.
+  const strip = spawnSync("objcopy", ["--strip-debug", ko("signature_spelled"), ko("no_dwarf")], { encoding: "utf8" });
+  assert.equal(strip.status, 0, strip.stderr);
   // The unexported fixture with its reference turned into a klp relocation, as klp build's
   // post-link step writes them: once right (sympos 0, a unique name), once with a position
   // kallsyms does not have.
@@ -168,6 +171,11 @@ test("proc_dointvec's prototype spelled with the types its typedefs name and a c
   const { status, report, stderr } = check("signature_spelled");
   assert.deepEqual(kinds(report), [], stderr);
   assert.equal(status, 0);
+});
+
+test("a livepatch without DWARF: the replacement's signature is unverified, not passed", () => {
+  const report = unsafe("no_dwarf", ["unverified proc_dointvec"]);
+  assert.match(report.findings[0]!.reason, /the module has no DWARF \(no \.debug_info section\): the replacement's signature was not compared/);
 });
 
 test("a non-exported symbol without a klp relocation: kallsyms_lookup_name", () => {

@@ -9,6 +9,7 @@
 import { archFor } from "../arch/index.js";
 import * as D from "../dwarf/constants.js";
 import { readDebugInfo, type DebugInfo, type Die } from "../dwarf/reader.js";
+import { SHF_COMPRESSED } from "../elf/constants.js";
 import type { ElfFile } from "../elf/reader.js";
 import { childrenOf, dieAt, typeName, type TypeName } from "../dwarf/types.js";
 import type { DefiningObject } from "./defining-object.js";
@@ -140,7 +141,9 @@ export interface ReplacementDwarf {
 export function replacementDwarf(elf: ElfFile): ReplacementDwarf {
   const arch = archFor(elf.machine);
   if (!arch) return { why: `unsupported machine ${elf.machine}` };
-  if (!elf.sections.some((s) => s.name === ".debug_info")) return { why: "no .debug_info section" };
+  const info = elf.sections.find((s) => s.name === ".debug_info");
+  if (!info) return { why: "no .debug_info section" };
+  if (info.flags & SHF_COMPRESSED) return { why: ".debug_info is compressed (CONFIG_DEBUG_INFO_COMPRESSED), which klp check does not read" };
   return { info: readDebugInfo(elf, arch, KEEP) };
 }
 
