@@ -59,19 +59,25 @@ const declarator = (p: Parameter) => `${p.type.spelled}${p.type.spelled.endsWith
 export const signatureText = (s: Signature) =>
   `${s.returns.spelled} (${[...s.params.map(declarator), ...(s.varargs ? ["..."] : [])].join(", ") || "void"})`;
 
+/** `long int [s64]`: the spelling a source wrote and the canonical type that compares. */
+const shown = (t: TypeName) => `${t.spelled} [${t.canonical}]`;
+
+const VARARGS = ["the replacement is variadic (...), the original is not", "the original is variadic (...), the replacement is not"];
+
 /** How `replacement` differs from `original`, one phrase per difference; empty when they agree. */
 export function signatureDifferences(original: Signature, replacement: Signature): string[] {
   const out: string[] = [];
   const [o, r] = [original.params, replacement.params];
   if (o.length !== r.length) out.push(`${r.length} parameter(s) where the original takes ${o.length}`);
   for (let i = 0; i < Math.min(o.length, r.length); i++) {
-    if (o[i]!.type.canonical !== r[i]!.type.canonical) {
-      out.push(`parameter ${i + 1} (${o[i]!.name}) is ${r[i]!.type.spelled} [${r[i]!.type.canonical}] where the original's is ${o[i]!.type.spelled} [${o[i]!.type.canonical}]`);
+    const [mine, theirs] = [r[i]!.type, o[i]!.type];
+    if (mine.canonical !== theirs.canonical) {
+      out.push(`parameter ${i + 1} (${o[i]!.name}) is ${shown(mine)} where the original's is ${shown(theirs)}`);
     }
   }
-  if (original.varargs !== replacement.varargs) out.push(original.varargs ? "the original is variadic (...), the replacement is not" : "the replacement is variadic (...), the original is not");
+  if (original.varargs !== replacement.varargs) out.push(VARARGS[original.varargs ? 1 : 0]!);
   if (original.returns.canonical !== replacement.returns.canonical) {
-    out.push(`it returns ${replacement.returns.spelled} [${replacement.returns.canonical}] where the original returns ${original.returns.spelled} [${original.returns.canonical}]`);
+    out.push(`it returns ${shown(replacement.returns)} where the original returns ${shown(original.returns)}`);
   }
   return out;
 }
@@ -89,11 +95,12 @@ const CLONE_WHAT: Record<string, string> = {
  * then the one out-of-line instance is the clone's when the object has no other copy of the code.
  */
 function cloneDie(d: ObjectDwarf, declaring: Die, symbol: string, base: string): Die | undefined {
-  const instances = d.info.dies.filter((x) => x.tag === D.DW_TAG_subprogram && x.attrs.get(D.DW_AT_abstract_origin) === declaring.offset
-    && isTopLevel(d.info, x));
+  const instanceOf = (x: Die) => x.tag === D.DW_TAG_subprogram && x.attrs.get(D.DW_AT_abstract_origin) === declaring.offset;
+  const instances = d.info.dies.filter((x) => instanceOf(x) && isTopLevel(d.info, x));
   const named = instances.find((x) => codeSymbol(d, x) === symbol);
   if (named) return named;
-  const copies = d.object.functions.filter((f) => (f.name === base || f.name.startsWith(`${base}.`)) && !/\.cold(\.\d+)?$/.test(f.name));
+  const isCopy = (name: string) => (name === base || name.startsWith(`${base}.`)) && !/\.cold(\.\d+)?$/.test(name);
+  const copies = d.object.functions.filter((f) => isCopy(f.name));
   return instances.length === 1 && copies.length === 1 && copies[0]!.name === symbol ? instances[0] : undefined;
 }
 
@@ -114,10 +121,13 @@ function passedParameters(info: DebugInfo, clone: Die): string[] {
 
 const hasNocall = (d: Die | undefined) => d?.attrs.get(D.DW_AT_calling_convention) === D.DW_CC_nocall;
 
-/** Why the original as emitted is not the C declaration, for a clone or a nocall function; or undefined. */
-function emittedDifference(d: ObjectDwarf, declaring: Die, oldName: string, base: string, declared: Signature): string | undefined {
+/** Why the original as emitted is not its C declaration (a clone, a nocall function); or undefined. */
+function emittedDifference(d: ObjectDwarf, declaring: Die, oldName: string, base: string,
+  declared: Signature): string | undefined {
   const kind = CLONE_KIND.exec(oldName)?.[1];
-  if (!kind) return hasNocall(declaring) ? `gcc marked ${oldName} DW_CC_nocall: its calling convention is not the C declaration's` : undefined;
+  if (!kind) {
+    return hasNocall(declaring) ? `gcc marked ${oldName} DW_CC_nocall: its calling convention is not the C declaration's` : undefined;
+  }
   const clone = cloneDie(d, declaring, oldName, base);
   const what = `${oldName} is ${CLONE_WHAT[kind]} of ${base} ${signatureText(declared)}`;
   if (!clone) return `${what}; its own concrete DIE could not be told apart, so its real parameters are unknown`;
@@ -143,7 +153,9 @@ export function replacementDwarf(elf: ElfFile): ReplacementDwarf {
   if (!arch) return { why: `unsupported machine ${elf.machine}` };
   const info = elf.sections.find((s) => s.name === ".debug_info");
   if (!info) return { why: "no .debug_info section" };
-  if (info.flags & SHF_COMPRESSED) return { why: ".debug_info is compressed (CONFIG_DEBUG_INFO_COMPRESSED), which klp check does not read" };
+  if (info.flags & SHF_COMPRESSED) {
+    return { why: ".debug_info is compressed (CONFIG_DEBUG_INFO_COMPRESSED), which klp check does not read" };
+  }
   return { info: readDebugInfo(elf, arch, KEEP) };
 }
 
@@ -151,8 +163,10 @@ export function replacementDwarf(elf: ElfFile): ReplacementDwarf {
 export function signatureFindings(object: string, oldName: string, newFunc: string, def: DefiningObject,
   module: ReplacementDwarf): Finding[] {
   const base = { object, symbol: oldName, kind: "signature" as const };
-  const unverified = (why: string): Finding[] => [{ ...base, kind: "unverified", reason: `${why}: the replacement's signature was not compared with ${oldName}'s`,
-    hint: "build the livepatch with debug info (CONFIG_DEBUG_INFO, as kbuild does for the target's tree), or compare the prototypes by hand" }];
+  const unverified = (why: string): Finding[] => [{
+    ...base, kind: "unverified", reason: `${why}: the replacement's signature was not compared with ${oldName}'s`,
+    hint: "build the livepatch with debug info (CONFIG_DEBUG_INFO, as kbuild does for the target's tree), or compare the prototypes by hand",
+  }];
   const d = objectDwarf(def.compiled);
   const baseName = oldName.replace(/\..*$/, "");
   const declaring = declaringDie(d.info, baseName);
@@ -160,8 +174,10 @@ export function signatureFindings(object: string, oldName: string, newFunc: stri
   const original = signatureOf(d.info, declaring);
   const emitted = emittedDifference(d, declaring, oldName, baseName, original);
   if (emitted) {
-    return [{ ...base, reason: `${emitted}: a replacement written from the C declaration receives other arguments than the clone's callers pass`,
-      hint: `replace the callers of ${oldName} instead (or ${baseName} itself, when they call it), with replacements of their declared prototypes` }];
+    return [{
+      ...base, reason: `${emitted}: a replacement written from the C declaration receives other arguments than its callers pass`,
+      hint: `replace the callers of ${oldName} instead (or ${baseName} itself, when they call it), with their declared prototypes`,
+    }];
   }
   if (!module.info) return unverified(`the module has no DWARF (${module.why ?? "no .debug_info"})`);
   const mine = declaringDie(module.info, newFunc);
@@ -169,6 +185,6 @@ export function signatureFindings(object: string, oldName: string, newFunc: stri
   const replacement = signatureOf(module.info, mine);
   const diffs = signatureDifferences(original, replacement);
   if (!diffs.length) return [];
-  return [{ ...base, reason: `${newFunc} ${signatureText(replacement)} does not match ${oldName} ${signatureText(original)} (${def.object}): ${diffs.join("; ")}`,
-    hint: `declare ${newFunc} exactly as ${oldName}: ${signatureText(original)}` }];
+  const wrong = `${newFunc} ${signatureText(replacement)} does not match ${oldName} ${signatureText(original)}`;
+  return [{ ...base, reason: `${wrong} (${def.object}): ${diffs.join("; ")}`, hint: `declare ${newFunc} exactly as ${oldName}: ${signatureText(original)}` }];
 }
