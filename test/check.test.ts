@@ -45,6 +45,9 @@ before(() => {
   assert.ok(at > 0, "the sample's .modinfo holds its vermagic");
   to.copy(sample, at);
   fs.writeFileSync(ko("wrong_vermagic"), sample);
+  // A hand-made livepatch built without debug info: its replacement's signature cannot be read.
+  const strip = spawnSync("objcopy", ["--strip-debug", ko("signature_spelled"), ko("no_dwarf")], { encoding: "utf8" });
+  assert.equal(strip.status, 0, strip.stderr);
   // The unexported fixture with its reference turned into a klp relocation, as klp build's
   // post-link step writes them: once right (sympos 0, a unique name), once with a position
   // kallsyms does not have.
@@ -63,6 +66,17 @@ function check(name: string, extra: string[] = []): { status: number | null; rep
 }
 
 const kinds = (r: Report) => r.findings.map((f) => `${f.kind} ${f.symbol}`).sort();
+
+/** klp check of `name`: unsafe (exit 1) with exactly the findings `expected`. */
+function unsafe(name: string, expected: readonly string[]): Report {
+  const { status, report, stderr } = check(name);
+  assert.deepEqual(kinds(report), expected, stderr);
+  assert.equal(status, 1);
+  return report;
+}
+
+/** The one finding of `kind` in `r`. */
+const findingOf = (r: Report, kind: string) => r.findings.find((f) => f.kind === kind)!;
 
 test("the kernel's own livepatch-sample.c is safe: cmdline_proc_show of fs/proc/cmdline.o, traceable, never inlined", () => {
   const { status, report, stderr } = check("livepatch_sample");
@@ -123,11 +137,45 @@ test("a split function: put_pid's callers in kernel/pid.c inline its head and ca
   assert.ok(report.functions[0]!.inlinedInto.some((c) => c.caller === "delayed_put_pid"));
 });
 
-test("an .isra clone as the target: elf_map.isra.0 of fs/compat_binfmt_elf.o", () => {
-  const { status, report } = check("isra_name");
-  assert.equal(status, 1);
-  assert.deepEqual(kinds(report), ["clone elf_map.isra.0"]);
+test("an .isra clone as the target: elf_map.isra.0 of fs/compat_binfmt_elf.o, whose emitted parameters lack eppnt", () => {
+  const report = unsafe("isra_name", ["clone elf_map.isra.0", "signature elf_map.isra.0"]);
   assert.equal(report.functions[0]!.definedIn, "fs/compat_binfmt_elf.o");
+  assert.match(findingOf(report, "signature").reason, /IPA-SRA clone .* of elf_map .*; as emitted it is passed \(filep, addr, prot, type, total_size\), not eppnt/);
+});
+
+test("a function callers reach only through its .constprop clone: proc_get_long of kernel/sysctl.c is proc_get_long.constprop.0", () => {
+  const report = unsafe("constprop_base", ["clone proc_get_long", "missing proc_get_long"]);
+  assert.deepEqual(report.functions[0]!.clones, ["proc_get_long.constprop.0"]);
+  assert.match(findingOf(report, "clone").reason, /cloned proc_get_long as proc_get_long\.constprop\.0: callers that call a clone never reach the replacement/);
+});
+
+test("the .constprop clone replaced with the C prototype: proc_get_long.constprop.0 is not passed perm_tr_len", () => {
+  const report = unsafe("constprop_clone", ["clone proc_get_long.constprop.0", "signature proc_get_long.constprop.0"]);
+  assert.equal(report.functions[0]!.definedIn, "kernel/sysctl.o");
+  assert.match(findingOf(report, "signature").reason, /constant-propagation clone .* of proc_get_long .*; as emitted it is passed \(buf, size, val, neg, perm_tr, tr\), not perm_tr_len/);
+});
+
+test("a replacement declaring proc_dointvec's `int write` as long: the signature differs in parameter 2", () => {
+  const report = unsafe("signature_int_long", ["signature proc_dointvec"]);
+  assert.equal(report.functions[0]!.definedIn, "kernel/sysctl.o");
+  assert.match(report.findings[0]!.reason, /parameter 2 \(write\) is long int \[s64\] where the original's is int \[s32\]/);
+  assert.match(report.findings[0]!.hint, /int \(struct ctl_table \*table, int write, void \*buffer, size_t \*lenp, loff_t \*ppos\)/);
+});
+
+test("a replacement of cmdline_proc_show without its second parameter: one parameter where the original takes two", () => {
+  const report = unsafe("signature_missing", ["signature cmdline_proc_show"]);
+  assert.match(report.findings[0]!.reason, /1 parameter\(s\) where the original takes 2/);
+});
+
+test("proc_dointvec's prototype spelled with the types its typedefs name and a const pointer is the same signature: safe", () => {
+  const { status, report, stderr } = check("signature_spelled");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+});
+
+test("a livepatch without DWARF: the replacement's signature is unverified, not passed", () => {
+  const report = unsafe("no_dwarf", ["unverified proc_dointvec"]);
+  assert.match(report.findings[0]!.reason, /the module has no DWARF \(no \.debug_info section\): the replacement's signature was not compared/);
 });
 
 test("a non-exported symbol without a klp relocation: kallsyms_lookup_name", () => {
@@ -156,13 +204,18 @@ test("a module built for another kernel: vermagic names another release", () => 
   assert.match(report.findings[0]!.reason, /6\.1\.0-55-amd64, not 6\.1\.0-56-amd64/);
 });
 
-test("klp build of a fix to do_prlimit carries the getrlimit entry points it was inlined into; its check and klp check agree: safe", () => {
+// klp build's own check knows each replacement is the same function compiled from the patched
+// tree; klp check alone sees code that klp build ships without DWARF, so it can prove
+// everything but the replacements' signatures, and says so.
+test("klp build of a fix to do_prlimit carries the getrlimit entry points it was inlined into; its check is safe, klp check's only doubt is the DWARF-less replacements' signatures", () => {
   const b = runKlp(["build", "--patch", path.join(FIXTURES, "prlimit.patch"), "-o", tmp, "--name", "built_prlimit", "--json"], 1_200_000);
   assert.equal(b.status, 0, b.stderr);
   assert.deepEqual((JSON.parse(b.stdout) as { check: unknown }).check, { verdict: "safe", functions: 5 });
-  const { status, report, stderr } = check("built_prlimit");
-  assert.deepEqual(kinds(report), [], stderr);
-  assert.equal(status, 0);
+  const { status, report } = check("built_prlimit");
+  const replaced = ["__ia32_compat_sys_getrlimit", "__ia32_sys_getrlimit", "__x64_compat_sys_getrlimit", "__x64_sys_getrlimit", "do_prlimit"];
+  assert.deepEqual(kinds(report), replaced.map((f) => `unverified ${f}`));
+  for (const f of report.findings) assert.match(f.reason, /the module's DWARF does not describe the code of __klp_new_\d: the replacement's signature was not compared/);
+  assert.equal(status, 1);
   const prlimit = report.functions.find((f) => f.oldName === "do_prlimit")!;
   assert.deepEqual(prlimit.inlinedInto.map((c) => [c.caller, c.covered]).sort(), [
     ["__ia32_compat_sys_getrlimit", true], ["__ia32_sys_getrlimit", true], ["__x64_compat_sys_getrlimit", true], ["__x64_sys_getrlimit", true]]);

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { inlinedCalls, objectDwarf } from "../src/check/inlined.js";
+import { declaringDie, signatureDifferences, signatureOf, type Signature } from "../src/check/signature.js";
 import { readKernelObject } from "../src/read.js";
 import { CC, COMPILERS, KERNEL_CFLAGS } from "./support/cc.js";
 import { repoRoot } from "./support/klp.js";
@@ -44,6 +45,36 @@ for (const cc of COMPILERS) {
       const calls = inlinedCalls(d, "scale", new Set()).map((c) => [c.caller, ...c.via].join(" → ")).sort();
       assert.deepEqual(calls, ["direct", "nested → twice"]);
       assert.deepEqual(inlinedCalls(d, "keep", new Set()), []);
+    });
+  }
+}
+
+/** The canonical form of a signature: what the signature check compares. */
+const canonical = (s: Signature) => [s.returns.canonical, ...s.params.map((p) => p.type.canonical), ...(s.varargs ? ["..."] : [])].join(" | ");
+
+for (const cc of COMPILERS) {
+  for (const version of [4, 5]) {
+    test(`${cc} DWARF ${version}: signatures as canonical types; typedef and const spellings agree, int and long do not`, () => {
+      const obj = path.join(tmp, `signatures-${cc}-${version}.o`);
+      const r = spawnSync(CC[cc], [...KERNEL_CFLAGS[cc], `-gdwarf-${version}`, path.join(repoRoot, "test/dwarf/signatures.c"), "-o", obj], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const { info } = objectDwarf(readKernelObject(obj));
+      const sig = (name: string) => {
+        const die = declaringDie(info, name);
+        assert.ok(die, `${name} has a defining DIE`);
+        return signatureOf(info, die);
+      };
+      assert.equal(canonical(sig("spelled_typedefs")), "s32 | struct file * | s32 | void * | u64 * | s64 *");
+      assert.equal(canonical(sig("kinds")), "bool | enum mode | u8 | s16 | s32 (s32, s8 *) *");
+      assert.equal(canonical(sig("variadic")), "void | s8 * | ...");
+      assert.deepEqual(signatureDifferences(sig("spelled_typedefs"), sig("spelled_plain")), []);
+      assert.deepEqual(signatureDifferences(sig("spelled_typedefs"), sig("takes_long")),
+        ["parameter 2 (write) is long [s64] where the original's is int [s32]"].map((d) => cc === "gcc" ? d.replace("long [", "long int [") : d));
+      // Count, first parameter, varargs and return type each differ.
+      const far = signatureDifferences(sig("variadic"), sig("spelled_plain"));
+      assert.equal(far.length, 4, far.join("; "));
+      assert.ok(far.includes("the original is variadic (...), the replacement is not"), far.join("; "));
+      assert.equal(declaringDie(info, "sink"), undefined, "a declaration describes no code");
     });
   }
 }

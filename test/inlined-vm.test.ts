@@ -10,10 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { preparedTree } from "./support/kernel.js";
-import { repoRoot, runKlp } from "./support/klp.js";
-
-interface VmReport { steps: { id: string; status: string; output?: string[] }[] }
+import { buildHandmade, stepStatus, vmTest, type VmReport } from "./support/handmade-vm.js";
+import { repoRoot } from "./support/klp.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-inlined-vm-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -38,13 +36,7 @@ let onlyPrlimit = "";
 let both = "";
 
 before(() => {
-  const tree = preparedTree();
-  const target = JSON.parse(runKlp(["target", "--json"]).stdout) as { files: { symvers: string } };
-  for (const f of ["handmade.h", ...MODULES.map((m) => `${m}.c`)]) fs.copyFileSync(path.join(repoRoot, "test/check", f), path.join(tmp, f));
-  fs.writeFileSync(path.join(tmp, "Kbuild"), `ccflags-y += -I$(src)\nobj-m := ${MODULES.map((m) => `${m}.o`).join(" ")}\n`);
-  const r = spawnSync("nice", ["make", "-C", tree.dir, `M=${tmp}`, ...tree.makeVars, `KBUILD_EXTRA_SYMBOLS=${target.files.symvers}`, "modules"],
-    { encoding: "utf8", maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `building the modules failed:\n${`${r.stdout}${r.stderr}`.split("\n").slice(-30).join("\n")}`);
+  buildHandmade(tmp, MODULES);
   const probe = path.join(tmp, "rlimit-probe");
   const cc = spawnSync("gcc-12", ["-Os", "-static", "-nostdlib", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
     "-Wl,-N", "-Wl,--build-id=none", "-s", "-o", probe, path.join(repoRoot, "test/vm/rlimit-probe.c")], { encoding: "utf8" });
@@ -56,14 +48,8 @@ before(() => {
   both = probeScript("both", data, "getrlimit=-1 prlimit64=-1");
 });
 
-function vm(module: string, script: string): VmReport & { status: number | null; text: string } {
-  const run = runKlp(["vm-test", ko(module), "--check", script, "--json"], 300_000);
-  let report: VmReport;
-  try { report = JSON.parse(run.stdout) as VmReport; } catch { return assert.fail(`klp vm-test: no JSON (exit ${run.status}):\n${run.stderr}`); }
-  return { ...report, status: run.status, text: run.stdout };
-}
-
-const checkStatus = (r: VmReport) => r.steps.find((s) => s.id === "check:1")?.status;
+const vm = (module: string, script: string) => vmTest(ko(module), script);
+const checkStatus = (r: VmReport) => stepStatus(r, "check:1");
 
 test("do_prlimit replaced alone: prlimit64 gets the fix, getrlimit (do_prlimit inlined) keeps the old code", () => {
   const r = vm("inlined", onlyPrlimit);

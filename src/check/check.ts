@@ -13,6 +13,7 @@ import type { Finding } from "./findings.js";
 import { cloneFindings, symbolsNamed, objectFindings, pickSymbol, type FunctionReport } from "./functions.js";
 import { loadingFindings } from "./loading.js";
 import type { LivepatchModule } from "./module.js";
+import { replacementDwarf, signatureFindings, type ReplacementDwarf } from "./signature.js";
 import type { KlpFuncRead } from "./structs.js";
 
 export interface CheckReport {
@@ -61,13 +62,15 @@ interface FunctionCheck {
 }
 
 function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, covered: ReadonlySet<string>,
-  known: readonly DefiningObject[], log: (s: string) => void): FunctionCheck {
+  known: readonly DefiningObject[], replacements: () => ReplacementDwarf, log: (s: string) => void): FunctionCheck {
   const table = object === "vmlinux" ? c.kernel.vmlinux : c.kernel.moduleTable(object);
   const base: FunctionReport = { object, oldName: f.oldName, oldSympos: f.oldSympos, newFunc: f.newFunc, inlinedInto: [], clones: [], coldParts: [] };
   const picked = pickSymbol(f, object, symbolsNamed(table, f.oldName));
   if ("kind" in picked) {
-    const { clones, cold } = cloneFindings(f, object, table.byName.keys(), covered, false);
-    return { report: { ...base, clones, coldParts: cold }, findings: [picked] };
+    // A name kallsyms lacks may live on only as clones: 6.1's proc_get_long is called by every
+    // caller as proc_get_long.constprop.0, so the clones say where the calls really go.
+    const c = cloneFindings(f, object, table.byName.keys(), covered, false);
+    return { report: { ...base, clones: c.clones, coldParts: c.cold }, findings: [picked, ...(picked.kind === "missing" ? c.findings : [])] };
   }
   log(`${object}: ${f.oldName}: locating and compiling its object`);
   const dir = object === "vmlinux" ? undefined : moduleDir(c, object);
@@ -79,12 +82,15 @@ function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, covered:
   const names = "found" in at ? at.found.compiled.functions.map((x) => x.name) : table.byName.keys();
   const clones = cloneFindings(f, object, names, covered, c.proven?.unchanged.has(object) ?? false);
   const o = objectFindings(f, object, at, covered);
+  // klp build's replacement is the same function compiled from the patched tree: its prototype
+  // is the original's unless the fix changed it, and then its diff carries every caller too.
+  const signature = o.def && !c.proven ? signatureFindings(object, f.oldName, f.newFunc, o.def, replacements()) : [];
   return {
     report: {
       ...base, address: `0x${picked.address.toString(16)}`, inlinedInto: o.inlined, clones: clones.clones, coldParts: clones.cold,
       ...(o.def ? { definedIn: o.def.object } : {}), ...(o.traceable !== undefined ? { traceable: o.traceable } : {}),
     },
-    findings: [...clones.findings, ...o.findings],
+    findings: [...clones.findings, ...o.findings, ...signature],
     ...(o.def ? { def: o.def } : {}),
   };
 }
@@ -92,6 +98,8 @@ function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, covered:
 export function checkModule(m: LivepatchModule, c: CheckContext, log: (s: string) => void): CheckReport {
   const findings: Finding[] = loadingFindings(m, c);
   const functions: FunctionReport[] = [];
+  let dwarf: ReplacementDwarf | undefined;
+  const replacements = () => (dwarf ??= replacementDwarf(m.elf));
   for (const p of m.patches) {
     for (const o of p.objects) {
       // A module the target lacks was reported above; its functions have nothing to be checked against.
@@ -100,14 +108,14 @@ export function checkModule(m: LivepatchModule, c: CheckContext, log: (s: string
       const covered = new Set([...o.funcs.map((f) => f.oldName), ...(c.proven?.unchanged.get(o.name) ?? [])]);
       const known: DefiningObject[] = [...(c.proven?.objects ?? [])];
       const run = (f: KlpFuncRead) => {
-        const r = checkFunction(c, o.name, f, covered, known, log);
+        const r = checkFunction(c, o.name, f, covered, known, replacements, log);
         if (r.def && !known.includes(r.def)) known.push(r.def);
         return r;
       };
       const results = o.funcs.map(run);
       // A function whose source the search cannot see (SYSCALL_DEFINE2(getrlimit, …) defines
       // __x64_sys_getrlimit) may be in an object compiled for a later function: look again.
-      const again = results.map((r, i) => (r.findings.some((x) => x.kind === "unverified") ? run(o.funcs[i]!) : r));
+      const again = results.map((r, i) => (!r.def && r.findings.some((x) => x.kind === "unverified") ? run(o.funcs[i]!) : r));
       for (const r of again) {
         functions.push(r.report);
         findings.push(...r.findings);

@@ -8,6 +8,11 @@ export type FindingKind =
   | "ambiguous"
   /** The compiler made `.isra`/`.constprop`/`.part` clones: callers may call the clone. */
   | "clone"
+  /**
+   * The replacement's parameters or return type differ from the original's as the compiler
+   * emitted it (DWARF of both; an IPA-SRA clone's are not its C declaration's).
+   */
+  | "signature"
   /** The function has no ftrace site (notrace, or noinstr): the livepatch core cannot hook it. */
   | "notrace"
   /** The function was inlined into callers, which keep the old code. */

@@ -7,9 +7,12 @@
 // subprogram DIE, name every caller that keeps the old code.
 import * as D from "../dwarf/constants.js";
 import { readDebugInfo, type DebugInfo, type Die } from "../dwarf/reader.js";
+import { dieAt, TYPE_ATTRS } from "../dwarf/types.js";
 import type { KObject } from "../object/kobject.js";
 
-const KEEP = new Set([D.DW_AT_name, D.DW_AT_abstract_origin, D.DW_AT_specification, D.DW_AT_declaration, D.DW_AT_low_pc]);
+/** What inlining and the signature check (signature.ts) read, so one pass serves both. */
+export const KEEP = new Set([D.DW_AT_name, D.DW_AT_abstract_origin, D.DW_AT_specification, D.DW_AT_declaration, D.DW_AT_low_pc,
+  ...TYPE_ATTRS, D.DW_AT_location, D.DW_AT_const_value, D.DW_AT_calling_convention]);
 
 /** An object's DWARF as `klp check` needs it, and the object to name code addresses with. */
 export interface ObjectDwarf {
@@ -17,8 +20,13 @@ export interface ObjectDwarf {
   readonly object: KObject;
 }
 
+const READ = new WeakMap<KObject, ObjectDwarf>();
+
+/** The object's DWARF, read once however many replaced functions it defines. */
 export function objectDwarf(o: KObject): ObjectDwarf {
-  return { info: readDebugInfo(o.elf, o.arch, KEEP), object: o };
+  let d = READ.get(o);
+  if (!d) READ.set(o, d = { info: readDebugInfo(o.elf, o.arch, KEEP), object: o });
+  return d;
 }
 
 /**
@@ -26,7 +34,7 @@ export function objectDwarf(o: KObject): ObjectDwarf {
  * DW_AT_low_pc: the DWARF name of a clone is its origin's (`elf_map`), the symbol is the clone
  * (`elf_map.isra.0`), and the symbol is what kallsyms and a livepatch's old_name say.
  */
-function codeSymbol(d: ObjectDwarf, die: Die): string | undefined {
+export function codeSymbol(d: ObjectDwarf, die: Die): string | undefined {
   const at = die.at.get(D.DW_AT_low_pc);
   const info = d.object.elf.sections.find((s) => s.name === ".debug_info");
   if (at === undefined || !info) return undefined;
@@ -35,11 +43,6 @@ function codeSymbol(d: ObjectDwarf, die: Die): string | undefined {
   if (i >= t.length || t.offsets[i] !== at) return undefined;
   const ref = d.object.referentOf(t.syms[i]!, t.types[i]!, t.addends[i]!, info);
   return ref.kind === "sym" && ref.offset === 0 ? ref.sym.name : undefined;
-}
-
-function dieAt(d: DebugInfo, offset: unknown): Die | undefined {
-  const i = typeof offset === "number" ? d.byOffset.get(offset) : undefined;
-  return i === undefined ? undefined : d.dies[i];
 }
 
 /** A subprogram's name, following abstract_origin/specification to the DIE that holds it. */

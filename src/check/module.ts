@@ -31,6 +31,8 @@ export interface KlpRelaSection {
 
 export interface LivepatchModule {
   readonly file: string;
+  /** The module's ELF, for its DWARF (the replacements' signatures). */
+  readonly elf: ElfFile;
   readonly name: string;
   /** `livepatch=Y` in .modinfo (MODULE_INFO(livepatch, "Y")). */
   readonly livepatch: boolean;
@@ -109,7 +111,7 @@ export function readLivepatchModule(mf: ModuleFile, layouts: Layouts): Livepatch
     klpRela.push({ section: rela.name, object, symbols: [...used.values()], flagged: (rela.flags & SHF_RELA_LIVEPATCH) !== 0, foreign: [...foreign] });
   }
   return {
-    file, name: (info.get("name")?.[0] ?? "").replace(/-/g, "_"),
+    file, elf, name: (info.get("name")?.[0] ?? "").replace(/-/g, "_"),
     livepatch: info.get("livepatch")?.[0] === "Y", vermagic: info.get("vermagic")?.[0],
     patches, klpRela, klpSymbols, badKlpSymbols, undefinedSymbols,
   };

@@ -2,16 +2,38 @@
 // what `klp check` reads: the tags and attributes of functions and inline instances, and every
 // form a compiler may use for an attribute, so that any DIE can be skipped exactly.
 
+export const DW_TAG_array_type = 0x01;
+export const DW_TAG_enumeration_type = 0x04;
+export const DW_TAG_formal_parameter = 0x05;
+export const DW_TAG_pointer_type = 0x0f;
+export const DW_TAG_reference_type = 0x10;
 export const DW_TAG_compile_unit = 0x11;
+export const DW_TAG_structure_type = 0x13;
+export const DW_TAG_subroutine_type = 0x15;
+export const DW_TAG_typedef = 0x16;
+export const DW_TAG_union_type = 0x17;
+export const DW_TAG_unspecified_parameters = 0x18;
 export const DW_TAG_inlined_subroutine = 0x1d;
+export const DW_TAG_base_type = 0x24;
+export const DW_TAG_const_type = 0x26;
 export const DW_TAG_subprogram = 0x2e;
+export const DW_TAG_volatile_type = 0x35;
+export const DW_TAG_restrict_type = 0x37;
+export const DW_TAG_atomic_type = 0x47;
 
+export const DW_AT_location = 0x02;
 export const DW_AT_name = 0x03;
+export const DW_AT_byte_size = 0x0b;
 export const DW_AT_low_pc = 0x11;
+export const DW_AT_const_value = 0x1c;
 export const DW_AT_inline = 0x20;
 export const DW_AT_abstract_origin = 0x31;
+export const DW_AT_calling_convention = 0x36;
 export const DW_AT_declaration = 0x3c;
+export const DW_AT_encoding = 0x3e;
 export const DW_AT_specification = 0x47;
+export const DW_AT_type = 0x49;
+export const DW_AT_ranges = 0x55;
 export const DW_AT_call_line = 0x59;
 export const DW_AT_str_offsets_base = 0x72;
 
@@ -62,6 +84,16 @@ export const DW_FORM_GNU_addr_index = 0x1f01;
 export const DW_FORM_GNU_str_index = 0x1f02;
 export const DW_FORM_GNU_ref_alt = 0x1f20;
 export const DW_FORM_GNU_strp_alt = 0x1f21;
+
+/** DW_AT_calling_convention: gcc marks a function whose ABI it changed as not callable (nocall). */
+export const DW_CC_nocall = 0x03;
+
+export const DW_ATE_boolean = 0x02;
+export const DW_ATE_float = 0x04;
+export const DW_ATE_signed = 0x05;
+export const DW_ATE_signed_char = 0x06;
+export const DW_ATE_unsigned = 0x07;
+export const DW_ATE_unsigned_char = 0x08;
 
 export const DW_UT_compile = 0x01;
 export const DW_UT_type = 0x02;

@@ -1,7 +1,7 @@
 // A small DWARF 4/5 reader for relocatable kernel objects: every DIE of `.debug_info` with its
 // tag, its parent and the attributes the caller asks for. It is enough to answer "where was
-// cmdline_proc_show inlined?" from fs/proc/cmdline.o; it does not read line tables, locations
-// or types. In a `.o` the string and cross-section offsets are zero with the real value in the
+// cmdline_proc_show inlined?" from fs/proc/cmdline.o and to name a function's parameter types;
+// it does not read line tables or evaluate locations. In a `.o` the string and cross-section offsets are zero with the real value in the
 // relocation's addend (`.rela.debug_info` against `.debug_str`), so the relocations of the
 // debug sections are applied to private copies first.
 import type { Arch } from "../arch/index.js";
@@ -19,7 +19,10 @@ export interface Die {
   readonly tag: number;
   /** Index of the parent DIE in `DebugInfo.dies`, -1 for a unit's root. */
   readonly parent: number;
-  /** The attributes asked for; references already turned into `.debug_info` offsets. */
+  /**
+   * The attributes asked for; references already turned into `.debug_info` offsets. A block
+   * value (an expression) is not read: it is in `at` only.
+   */
   readonly attrs: ReadonlyMap<number, AttrValue>;
   /**
    * Where each attribute asked for is stored in `.debug_info`: in a `.o` an address
@@ -248,7 +251,9 @@ export function readDebugInfo(elf: ElfFile, arch: Arch, keep: ReadonlySet<number
         const pos = c.pos;
         const v = readForm(c, at.form, u, strings, at.implicit, fail);
         if (at.name === D.DW_AT_str_offsets_base && typeof v === "number") strBase = v;
-        if (v === undefined || !keep.has(at.name)) continue;
+        if (!keep.has(at.name)) continue;
+        // A block (DW_AT_location as an expression) is kept as where it is: its presence is the fact.
+        if (v === undefined) { where.set(at.name, pos); continue; }
         if (STRING_INDEX.has(at.form)) byIndex.push([at.name, v as number]);
         else attrs.set(at.name, v);
         where.set(at.name, pos);

@@ -32,6 +32,8 @@ export const SHF_MERGE = 0x10;
 export const SHF_STRINGS = 0x20;
 export const SHF_INFO_LINK = 0x40;
 export const SHF_GROUP = 0x200;
+/** Section data is zlib/zstd-compressed behind an Elf64_Chdr (CONFIG_DEBUG_INFO_COMPRESSED). */
+export const SHF_COMPRESSED = 0x800;
 
 export const GRP_COMDAT = 0x1;
 
