@@ -176,7 +176,7 @@ class Emitter {
     }
     for (const spec of TABLE_SPECS) {
       const owned = byTable.get(spec.section);
-      if (!owned?.length) continue;
+      if (!owned?.length || (spec.kind === "sites" && spec.listedAtModuleLink)) continue;
       const first = owned[0]!.e;
       if (first.section.flags & SHF_LINK_ORDER) {
         for (const f of functions) {

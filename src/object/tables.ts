@@ -35,6 +35,12 @@ export interface SiteTableSpec extends TableSpecBase {
   readonly kind: "sites";
   /** Its entries tell ftrace where a function's patchable entry is. */
   readonly ftrace?: boolean;
+  /**
+   * Not carried: objtool lists every site of the livepatch module itself when it links it, and
+   * a list already in one of its objects would stop it ("file already has .cfi_sites section,
+   * skipping"), leaving the module's own init and exit out.
+   */
+  readonly listedAtModuleLink?: boolean;
 }
 
 export type TableSpec = StructTableSpec | SiteTableSpec;
@@ -58,8 +64,11 @@ export const TABLE_SPECS: readonly TableSpec[] = [
   { kind: "sites", section: ".call_sites", semantic: false },
   // 6.2+ IBT: endbr64 instructions objtool found superfluous, sealed at boot and module load.
   { kind: "sites", section: ".ibt_endbr_seal", semantic: false },
-  // kCFI: the __cfi_ preambles (FineIBT rewrites them) and the ud2 of each type check.
-  { kind: "sites", section: ".cfi_sites", semantic: false },
+  // kCFI: the __cfi_ preambles and the ud2 of each type check. The preambles are listed only for
+  // FineIBT kernels (IBT + kCFI), whose objtool runs when a module is linked: at load their hashes
+  // are re-randomised with vmlinux's, and an unlisted preamble (a livepatch's init_module, when a
+  // carried object from an objtool'd module brought its own list) fails its callers' check.
+  { kind: "sites", section: ".cfi_sites", semantic: false, listedAtModuleLink: true },
   { kind: "sites", section: ".kcfi_traps", semantic: false },
   { kind: "sites", section: "__mcount_loc", semantic: false, ftrace: true },
   { kind: "sites", section: "__patchable_function_entries", semantic: false, ftrace: true },
