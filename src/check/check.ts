@@ -13,7 +13,7 @@ import type { Finding } from "./findings.js";
 import { cloneFindings, symbolsNamed, objectFindings, pickSymbol, type FunctionReport } from "./functions.js";
 import { loadingFindings } from "./loading.js";
 import type { LivepatchModule } from "./module.js";
-import { replacementDwarf, signatureFindings, type ReplacementDwarf } from "./signature.js";
+import { replacementDwarf, signatureFindings, signatureNotCompared, type ReplacementDwarf } from "./signature.js";
 import type { KlpFuncRead } from "./structs.js";
 
 export interface CheckReport {
@@ -85,9 +85,11 @@ function checkFunction(c: CheckContext, object: string, f: KlpFuncRead, covered:
   // klp build's replacement is the same function compiled from the patched tree: its prototype
   // is the original's unless the fix changed it, and then its diff carries every caller too.
   const signature = o.def && !c.proven ? signatureFindings(object, f.oldName, f.newFunc, o.def, replacements()) : [];
+  const notCompared = o.def && !c.proven ? signatureNotCompared(f.newFunc, replacements()) : undefined;
   return {
     report: {
       ...base, address: `0x${picked.address.toString(16)}`, inlinedInto: o.inlined, clones: clones.clones, coldParts: clones.cold,
+      ...(notCompared ? { signatureNotCompared: notCompared } : {}),
       ...(o.def ? { definedIn: o.def.object } : {}), ...(o.traceable !== undefined ? { traceable: o.traceable } : {}),
     },
     findings: [...clones.findings, ...o.findings, ...signature],
@@ -134,7 +136,7 @@ export function checkText(r: CheckReport): string {
   for (const f of r.functions) {
     const where = f.definedIn ? ` in ${f.definedIn}` : "";
     const extra = [f.traceable === false ? "not traceable" : "", f.inlinedInto.length ? `inlined into ${f.inlinedInto.map((i) => `${i.caller}${i.covered ? " (covered)" : ""}`).join(", ")}` : "",
-      f.clones.length ? `clones ${f.clones.join(", ")}` : ""].filter((s) => s !== "");
+      f.clones.length ? `clones ${f.clones.join(", ")}` : "", f.signatureNotCompared ? `signature not compared: ${f.signatureNotCompared}` : ""].filter((s) => s !== "");
     lines.push(`  ${f.object}: ${f.oldName}${f.oldSympos ? `,${f.oldSympos}` : ""} → ${f.newFunc}${f.address ? ` (${f.address}${where})` : ""}${extra.length ? `: ${extra.join("; ")}` : ""}`);
   }
   for (const s of r.klpSymbols) lines.push(`  klp symbol ${s}`);

@@ -22,6 +22,8 @@ export interface FunctionReport {
   readonly clones: readonly string[];
   /** `name.cold` parts: reached only from the function's own body, replaced with it. */
   readonly coldParts: readonly string[];
+  /** Why the replacement's signature was not compared, when the module carries no DWARF. */
+  readonly signatureNotCompared?: string;
 }
 
 /**
