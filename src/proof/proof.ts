@@ -85,18 +85,23 @@ function rewritableSites(o: KObject, e: KFunction | KData): number[] {
 /** The relocation of each `call __fentry__` of a function (its field follows the e8 opcode). */
 function fentryRelocs(o: KObject, e: KFunction | KData): ElfRela[] {
   if (e.kind !== "function") return [];
-  return relocsOf(e).filter((r) => { const ref = o.referent(r, e.section); return ref.kind === "sym" && ref.sym.name === "__fentry__"; });
+  return relocsOf(e).filter((r) => {
+    const ref = o.referent(r, e.section);
+    return ref.kind === "sym" && ref.sym.name === "__fentry__";
+  });
 }
 
 /** True when the build's `call __fentry__` of `r` is a NOP in the running kernel (see isNoppedFentry). */
-const noppedAt = (machine: number, built: Buffer, running: Buffer, r: ElfRela): boolean => r.offset > 0 && isNoppedFentry(machine, built, running, r.offset - 1);
+const noppedAt = (machine: number, built: Buffer, running: Buffer, r: ElfRela): boolean =>
+  r.offset > 0 && isNoppedFentry(machine, built, running, r.offset - 1);
 
 /**
  * First difference outside relocation fields, or -1. Bytes 0..3 may be an IBT-sealed endbr, a
  * jump label site may hold the other of its two forms, and a `call __fentry__` may be objtool's
  * NOP (see arch/linked.ts).
  */
-function firstDifference(machine: number, built: Buffer, running: Buffer, masked: (i: number) => boolean, isFunction: boolean, sites: readonly number[] = [], fentry: readonly ElfRela[] = []): number {
+function firstDifference(machine: number, built: Buffer, running: Buffer, masked: (i: number) => boolean,
+  isFunction: boolean, sites: readonly number[] = [], fentry: readonly ElfRela[] = []): number {
   const sealed = isFunction && isSealedEndbr(machine, built, running);
   const rewritten = new Set<number>();
   for (const at of sites) {
