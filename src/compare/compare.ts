@@ -16,6 +16,12 @@ export type Verdict =
 interface Region { readonly bytes: Buffer; readonly relocs: RelocSpan; readonly section: ElfSection }
 
 const SAME: Verdict = { same: true, lineOnly: false };
+
+/** The bytes and relocations of `f`'s `__pfx_`/`__cfi_` preamble, when it has one. */
+function preambleOf(k: KObject, f: KFunction): Region | undefined {
+  if (!f.prefix) return undefined;
+  return { ...k.range(f.section, f.prefix.start, f.sym.value - f.prefix.start), section: f.section };
+}
 const hex = (n: number) => `0x${n.toString(16)}`;
 const isSemantic = (t: { semantic: boolean }) => t.semantic;
 
@@ -82,20 +88,15 @@ export class Comparer {
    * became `long f(long)` — whatever else changed in its code.
    */
   private kcfiHashChanged(a: KFunction, b: KFunction): boolean {
-    const cfi = (f: KFunction) => f.prefix?.symbols.some((s) => s.name.startsWith("__cfi_")) ?? false;
-    if (!cfi(a) || !cfi(b)) return false;
-    const x = this.o.range(a.section, a.prefix!.start, a.sym.value - a.prefix!.start);
-    const y = this.p.range(b.section, b.prefix!.start, b.sym.value - b.prefix!.start);
+    const isCfi = (f: KFunction) => f.prefix?.symbols.some((s) => s.name.startsWith("__cfi_")) ?? false;
+    if (!isCfi(a) || !isCfi(b)) return false;
+    const x = preambleOf(this.o, a)!, y = preambleOf(this.p, b)!;
     return x.bytes.length === y.bytes.length && firstDifferenceOutside(x.bytes, y.bytes, x.relocs, this.o.arch) >= 0;
   }
 
   /** The `__pfx_`/`__cfi_` preamble: padding, or kCFI's type hash (which moves with the prototype). */
   private comparePrefix(a: KFunction, b: KFunction): string | undefined {
-    const region = (k: KObject, f: KFunction): Region | undefined => {
-      if (!f.prefix) return undefined;
-      return { ...k.range(f.section, f.prefix.start, f.sym.value - f.prefix.start), section: f.section };
-    };
-    const x = region(this.o, a), y = region(this.p, b);
+    const x = preambleOf(this.o, a), y = preambleOf(this.p, b);
     if (!x && !y) return undefined;
     if (!x || !y || x.bytes.length !== y.bytes.length) return `preamble ${x?.bytes.length ?? 0} → ${y?.bytes.length ?? 0} bytes`;
     const why = this.relocsDiffer(x, y, "preamble");

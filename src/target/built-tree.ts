@@ -10,10 +10,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { ExitCode, KlpError, badInput } from "../errors.js";
 import { cacheDir, writeCacheFile } from "./cache.js";
-import { compilerOf } from "./compiler.js";
+import { compilerOf, type Compiler } from "./compiler.js";
 import { isEnabled, readConfig } from "./config.js";
 import type { KernelFiles } from "./kernel-files.js";
-import { sourceArch, type TargetArch } from "./target.js";
+import { archOf, sourceArch, type TargetArch } from "./target.js";
 
 /** What a finished kernel build leaves in its tree, beside the sources. */
 const BUILD_OUTPUTS = ["vmlinux", "System.map", "Module.symvers", ".config", "include/config/kernel.release"];
@@ -94,6 +94,7 @@ export interface BuiltTree {
   readonly release: string;
   readonly arch: TargetArch;
   readonly config: ReturnType<typeof readConfig>;
+  readonly compiler: Compiler;
   readonly files: KernelFiles;
   readonly id: string;
 }
@@ -111,10 +112,9 @@ export function builtTree(dirGiven: string, root: string, log: (s: string) => vo
     throw new KlpError(ExitCode.refused, `${dir} is built with link-time optimisation (${kind}): its objects are LLVM bitcode, and klpkit diffs machine code object by object`,
       undefined, [], { hint: "build the kernel with CONFIG_LTO_NONE=y; with LTO, code moves between objects at link time and a per-object livepatch cannot be proven" });
   }
-  const arch: TargetArch = isEnabled(config, "CONFIG_X86_64") ? "x86_64" : isEnabled(config, "CONFIG_ARM64") ? "arm64" : (() => {
-    throw badInput(path.join(dir, ".config"), "the kernel is neither x86-64 nor arm64");
-  })();
-  compilerOf(config); // a config that names no compiler is bad input here, not at the first make
+  const arch = archOf(config);
+  // A config that names no compiler is bad input here, not at the first make.
+  const compiler = compilerOf(config);
   const release = builtRelease(dir);
   const image = bootImage(dir, arch);
   if (!fs.existsSync(image)) throw badInput(image, "the tree has no boot image (run make in the tree first)");
@@ -126,5 +126,5 @@ export function builtTree(dirGiven: string, root: string, log: (s: string) => vo
     symvers: path.join(dir, "Module.symvers"),
     systemMap: path.join(dir, "System.map"),
   };
-  return { dir, release, arch, config, files, id };
+  return { dir, release, arch, config, compiler, files, id };
 }

@@ -6,23 +6,17 @@ import path from "node:path";
 import { badInput } from "../errors.js";
 import { cacheRoot } from "./cache.js";
 import { compilerOf } from "./compiler.js";
-import { isEnabled, readConfig } from "./config.js";
+import { readConfig } from "./config.js";
 import { debianKernel } from "./debian.js";
 import { debianKernelFiles } from "./kernel-files.js";
 import { builtTree, isBuiltTree } from "./built-tree.js";
-import { DEFAULT_KERNEL, type Target, type TargetArch } from "./target.js";
+import { archOf, DEFAULT_KERNEL, type Target } from "./target.js";
 
 export interface TargetRequest {
   /** Kernel release (default DEFAULT_KERNEL, unless `source` is a built tree). */
   readonly kernel?: string;
   /** A prepared source tree to build in (`--source`). */
   readonly source?: string;
-}
-
-function archOf(config: ReturnType<typeof readConfig>): TargetArch {
-  if (isEnabled(config, "CONFIG_X86_64")) return "x86_64";
-  if (isEnabled(config, "CONFIG_ARM64")) return "arm64";
-  throw badInput(config.file, "the kernel is neither x86-64 nor arm64 (no CONFIG_X86_64 or CONFIG_ARM64)");
 }
 
 /**
@@ -61,7 +55,7 @@ function builtTreeTarget(dir: string, root: string, log: (s: string) => void): T
     source: { package: b.dir, version: b.release },
     builtTree: b.dir,
     config: b.config,
-    compiler: compilerOf(b.config),
+    compiler: b.compiler,
     files: b.files,
     cacheRoot: root,
     id: b.id,

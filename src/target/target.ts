@@ -1,8 +1,9 @@
 // The kernel being patched, as one value: resolved once at the CLI boundary (resolve.ts) and
 // passed down. Every later stage takes what it needs from it; none reads /boot, a cache path or
 // a default release itself.
+import { badInput } from "../errors.js";
 import type { Compiler } from "./compiler.js";
-import type { KernelConfig } from "./config.js";
+import { isEnabled, type KernelConfig } from "./config.js";
 import type { DebianKernel } from "./debian.js";
 import type { KernelFiles } from "./kernel-files.js";
 
@@ -38,6 +39,13 @@ export interface Target {
 export function describeTarget(t: Target): string {
   if (!t.debian) return `${t.release} (built tree ${t.builtTree ?? t.source.package}, ${t.compiler.versionText})`;
   return `${t.release} (${t.debian.imagePackage} ${t.debian.packageVersion}, source ${t.source.package} ${t.source.version}, ${t.compiler.versionText})`;
+}
+
+/** The architecture a kernel config is for; bad input for any other. */
+export function archOf(config: KernelConfig): TargetArch {
+  if (isEnabled(config, "CONFIG_X86_64")) return "x86_64";
+  if (isEnabled(config, "CONFIG_ARM64")) return "arm64";
+  throw badInput(config.file, "the kernel is neither x86-64 nor arm64 (no CONFIG_X86_64 or CONFIG_ARM64)");
 }
 
 /** The kernel's source directory of an architecture (SRCARCH): x86_64 code lives in arch/x86. */
