@@ -112,12 +112,20 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   // function than the author meant, so the summary says which hunks moved beside what changed.
   for (const n of offsets) log(`note: ${n.replace(/\.$/, "")} of ${t.source.package} ${t.source.version}: check that the functions it changed are the ones meant`);
 
-  const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), { layouts: tree.layouts }) })),
+  const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), {
+    layouts: tree.layouts, builtIn: klpObjectName(tree.dir, obj) === "vmlinux",
+  }) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
   const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
   if (refusals.length) throw refuse(`the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, refusals, opts.patch);
   const changedPairs = analyses.filter(({ a }) => a.exitCode === ExitCode.patch);
-  if (!changedPairs.length) throw new KlpError(ExitCode.noChange, "the patch changes no function of the kernel (no functional change)", opts.patch);
+  if (!changedPairs.length) {
+    // Say what was left out, or a fix to built-in __exit code reads as if it changed nothing.
+    const left = analyses.flatMap(({ a }) => [...a.sel.ignoredWhy].map(([name, why]) => `${name}: ${why}`));
+    throw new KlpError(ExitCode.noChange, left.length
+      ? `the patch changes nothing the running kernel runs (${left.join("; ")})`
+      : "the patch changes no function of the kernel (no functional change)", opts.patch);
+  }
 
   const k = step("resolve symbols", () => kernelSymbols(t, log), (v) => `${v.vmlinux.symbols.length} vmlinux symbols, ${v.exports.size} exports`);
   const plan = new Map<string, KlpSymbol>();

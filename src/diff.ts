@@ -23,6 +23,8 @@ export interface AnalyzeOptions {
    * under `ignored`, not carried, instead of refused.
    */
   readonly ignoreInitChanges?: boolean;
+  /** The objects are linked into vmlinux, whose `__exit` code never runs (see SelectOptions). */
+  readonly builtIn?: boolean;
 }
 
 export interface DiffOptions extends AnalyzeOptions {
@@ -68,7 +70,9 @@ export function analyzeDiff(origPath: string, patchedPath: string, options: Anal
     throw badInput(undefined, `${origPath} and ${patchedPath}: objects come from different source files (${o.sourceFile} vs ${p.sourceFile})`);
   }
   const corr = correlate(o, p);
-  const sel = select(o, p, corr, new Comparer(o, p, corr), { ignoreInitChanges: options.ignoreInitChanges === true });
+  const sel = select(o, p, corr, new Comparer(o, p, corr), {
+    ignoreInitChanges: options.ignoreInitChanges === true, builtIn: options.builtIn === true,
+  });
   const exitCode = sel.refused.length ? ExitCode.refused : sel.changed.length || sel.new.length ? ExitCode.patch : ExitCode.noChange;
   return { o, p, corr, sel, exitCode };
 }

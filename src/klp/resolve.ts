@@ -47,31 +47,36 @@ function sympos(list: readonly KernelSymbol[], chosen: KernelSymbol): number {
   return list.length === 1 ? 0 : list.indexOf(chosen) + 1;
 }
 
-/** Among same-named vmlinux symbols, the one nearest the patched object's other symbols. */
-function pickByAnchors(name: string, candidates: readonly KernelSymbol[], target: TargetObject, k: KernelView, isFunction: boolean): KernelSymbol {
-  const anchors: number[] = [];
+/**
+ * Among same-named symbols of vmlinux or a module, the one nearest the patched object's other
+ * symbols: both are linked object by object, so an object's functions (and its data) sit together.
+ * In a module, addresses are offsets in a section and compare only within it.
+ */
+function pickByAnchors(name: string, object: string, table: SymbolTable, candidates: readonly KernelSymbol[], target: TargetObject, isFunction: boolean): KernelSymbol {
+  const anchors: KernelSymbol[] = [];
   for (const d of target.definedNames) {
-    const hits = k.vmlinux.byName.get(d.name);
-    if (hits?.length === 1 && isText(hits[0]!) === isFunction) anchors.push(hits[0]!.address);
+    const hits = table.byName.get(d.name);
+    if (hits?.length === 1 && isText(hits[0]!) === isFunction) anchors.push(hits[0]!);
   }
-  if (!anchors.length) throw ambiguous(name, "vmlinux", candidates.length, `no other symbol of ${target.sourceFile ?? "the object"} locates it`);
-  // vmlinux is linked object by object: an object's functions (and its data) sit together.
-  const scored = candidates.map((c) => ({ c, d: Math.min(...anchors.map((a) => Math.abs(a - c.address))) })).sort((a, b) => a.d - b.d);
-  if (scored.length > 1 && scored[0]!.d === scored[1]!.d) throw ambiguous(name, "vmlinux", candidates.length, "two are equally close to the object's other symbols");
+  const distance = (c: KernelSymbol) => Math.min(...anchors.filter((a) => a.section === c.section).map((a) => Math.abs(a.address - c.address)));
+  const scored = candidates.map((c) => ({ c, d: distance(c) })).sort((a, b) => a.d - b.d);
+  if (!anchors.length || scored[0]!.d === Infinity) {
+    throw ambiguous(name, object, candidates.length, `no other symbol of ${target.sourceFile ?? "the object"} locates it`);
+  }
+  if (scored.length > 1 && scored[0]!.d === scored[1]!.d) throw ambiguous(name, object, candidates.length, "two are equally close to the object's other symbols");
   return scored[0]!.c;
 }
 
-function locate(ref: ExternRef, object: string, table: SymbolTable, target: TargetObject, k: KernelView): Resolution | undefined {
+function locate(ref: ExternRef, object: string, table: SymbolTable, target: TargetObject): Resolution | undefined {
   const list = table.byName.get(ref.name);
   if (!list?.length) return undefined;
   let chosen = list[0]!;
   if (list.length > 1) {
-    if (object === "vmlinux") chosen = pickByAnchors(ref.name, list, target, k, ref.isFunction);
-    else {
-      const same = list.filter((s) => s.file === target.sourceFile);
-      if (same.length !== 1) throw ambiguous(ref.name, object, list.length, `${same.length} of them come from ${target.sourceFile ?? "an unknown file"}`);
-      chosen = same[0]!;
-    }
+    // A module's own STT_FILE symbols settle it when its symbol table has them; Debian's modules
+    // have none (gfs2.ko holds two local gfs2_qstr2dirent, dir.h's static inline compiled out of
+    // line in dir.o and in inode.o), so then the object's other symbols locate it, as in vmlinux.
+    const same = object === "vmlinux" ? [] : list.filter((s) => s.file !== undefined && s.file === target.sourceFile);
+    chosen = same.length === 1 ? same[0]! : pickByAnchors(ref.name, object, table, list, target, ref.isFunction);
   }
   return { kind: "klp", object, name: ref.name, sympos: sympos(list, chosen), symbol: chosen, positional: list.length > 1 };
 }
@@ -81,8 +86,8 @@ export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelVie
   // An export of the patched module itself must not become a module dependency: the
   // livepatch has to load before that module does (late module patching).
   if (exp && !ref.local && (target.name === "vmlinux" || exp.module !== target.name)) return { kind: "export", module: exp.module };
-  const inModule = target.name !== "vmlinux" ? locate(ref, target.name, k.moduleTable(target.name), target, k) : undefined;
-  const found = inModule ?? locate(ref, "vmlinux", k.vmlinux, target, k);
+  const inModule = target.name !== "vmlinux" ? locate(ref, target.name, k.moduleTable(target.name), target) : undefined;
+  const found = inModule ?? locate(ref, "vmlinux", k.vmlinux, target);
   if (found) return found;
   if (exp) return { kind: "export", module: exp.module };
   const where = target.name === "vmlinux" ? "vmlinux" : `${target.name} module or vmlinux`;
@@ -95,7 +100,7 @@ export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelVie
 /** Where a patched function lives in the target: `old_sympos` and the symbol itself. */
 export function locateFunction(name: string, target: TargetObject, k: KernelView): Extract<Resolution, { kind: "klp" }> {
   const table = target.name === "vmlinux" ? k.vmlinux : k.moduleTable(target.name);
-  const found = locate({ name, definedInObject: true, local: true, isFunction: true }, target.name, table, target, k);
+  const found = locate({ name, definedInObject: true, local: true, isFunction: true }, target.name, table, target);
   if (!found || found.kind !== "klp") {
     throw refuse(`function ${name} is not in the target kernel's ${target.name}`, [{
       symbol: name, reason: `not in the target kernel's ${target.name}: it cannot be patched there (inlined into its callers in that build?)`,

@@ -26,6 +26,20 @@ export function deferredInitReason(section: string): string {
   return `__init (section ${section}): ${what}; the change takes effect at the next boot`;
 }
 
+/** `__exit` code or data: it runs only when its module is unloaded. */
+export function isExitSection(name: string): boolean {
+  return /^\.exit\.(text|data|rodata|bss)/.test(name);
+}
+
+/**
+ * Why a changed or new `__exit` part of built-in code is left out: code linked into vmlinux is
+ * never unloaded, so it never runs (x86's vmlinux keeps .exit.text only for the alternatives that
+ * point into it, and frees it with the init memory after boot).
+ */
+export function builtInExitReason(section: string): string {
+  return `__exit (section ${section}) of code built into vmlinux: built-in code is never unloaded, so it never runs`;
+}
+
 /** The advice for a changed __init/__exit part: what to do instead, or how to accept it. */
 export const INIT_HINT = "do the one-time work in a klp pre-patch callback; or, if the change may wait for the next boot, run klp diff with --ignore-init-changes";
 

@@ -5,7 +5,7 @@ import type { Correlation } from "../correlate/correlate.js";
 import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
-import { deferredInitReason, INIT_HINT, isInitOrExitSection, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
+import { builtInExitReason, deferredInitReason, INIT_HINT, isExitSection, isInitOrExitSection, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
 
 export type { Refusal } from "./refusals.js";
 
@@ -46,6 +46,13 @@ export interface SelectOptions {
    * refusing them: the user accepts that such a change takes effect only at the next boot.
    */
   readonly ignoreInitChanges?: boolean;
+  /**
+   * The object is linked into vmlinux: its changed or new `__exit` code and data never run, so they
+   * are left out (listed under `ignored`), not refused. A stable fix that adds a cleanup function
+   * beside its runtime change (net/ipv4/tcp_cubic.c's cubictcp_unregister, say) then patches
+   * only the runtime part. In a module, `__exit` code runs at unload and stays refused.
+   */
+  readonly builtIn?: boolean;
 }
 
 const MARKED = "marked with KLPKIT_IGNORE_*: the running kernel keeps its code or data";
@@ -60,10 +67,12 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
   const ignoredWhy = new Map<string, string>();
   const ignore = (name: string, why: string) => ignoredWhy.set(name, why);
   const deferred = (section: string) => opts.ignoreInitChanges === true && isInitOrExitSection(section);
+  const neverRuns = (section: string) => opts.builtIn === true && isExitSection(section);
   // A .cold part follows its parent; a section marker covers everything in the section.
   const ignoreReason = (f: KFunction) => markers.ignoredSections.has(f.section.name)
     || markers.ignoredFunctions.has(coldParentName(f.name) ?? f.name) ? MARKED
-    : deferred(f.section.name) ? deferredInitReason(f.section.name) : undefined;
+    : neverRuns(f.section.name) ? builtInExitReason(f.section.name)
+      : deferred(f.section.name) ? deferredInitReason(f.section.name) : undefined;
 
   for (const f of p.functions) {
     const oi = corr.p2o.get(f.sym.index);
@@ -120,6 +129,7 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
     const v = cmp.compareData(od, d);
     if (v.same) continue;
     if (markers.ignoredSections.has(d.section.name)) { ignore(d.name, MARKED); continue; }
+    if (neverRuns(d.section.name)) { ignore(d.name, builtInExitReason(d.section.name)); continue; }
     if (deferred(d.section.name)) { ignore(d.name, deferredInitReason(d.section.name)); continue; }
     if (d.freshCopy) { freshDataChanged.push(d.name); continue; }
     refused.push(dataRefusal(od, d, v.reason));

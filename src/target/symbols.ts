@@ -13,6 +13,11 @@ export interface KernelSymbol {
   readonly type: string;
   /** For module symbol tables: the STT_FILE the symbol follows. */
   readonly file?: string;
+  /**
+   * For module symbol tables: the section index, since a .ko's addresses are offsets in their
+   * section and only compare within one.
+   */
+  readonly section?: number;
 }
 
 export interface SymbolTable {
@@ -71,7 +76,7 @@ export function moduleSymbols(koPath: string, data: Buffer): SymbolTable {
   for (const s of elf.symbols) {
     if (s.type === STT_FILE) { file = s.name; continue; }
     if (!s.name || s.shndx === SHN_UNDEF) continue;
-    symbols.push({ name: s.name, address: s.value, type: s.type === 2 ? "t" : "d", ...(file ? { file } : {}) });
+    symbols.push({ name: s.name, address: s.value, type: s.type === 2 ? "t" : "d", section: s.shndx, ...(file ? { file } : {}) });
   }
   return indexByName(symbols);
 }

@@ -9,6 +9,8 @@ export interface VmPlanModule {
   readonly name: string;
   /** Path of the .ko inside the VM. */
   readonly file: string;
+  /** A soft dependency: when insmod fails, the step passes saying so and the run goes on. */
+  readonly optional?: boolean;
 }
 
 export interface VmPlanCheck {
@@ -64,7 +66,8 @@ export function initScript(plan: VmPlan): string {
       `elif insmod ${q(m.file)}; then`,
       `  loaded ${m.name} || fail ${step} 'insmod succeeded but ${m.name} is not in /proc/modules'`,
       ...after.map((l) => `  ${l}`),
-      `else fail ${step} "insmod ${m.name} failed (exit status $?)"; fi`,
+      m.optional ? `else pass ${step} "not loaded (optional: insmod exit status $?)"; fi`
+        : `else fail ${step} "insmod ${m.name} failed (exit status $?)"; fi`,
       "",
     );
   };

@@ -39,6 +39,11 @@ export interface LoadModule {
   readonly path: string;
   /** Why it is loaded: the name asked for, or "dependency of X". */
   readonly reason: string;
+  /**
+   * A soft dependency: the VM goes on when it cannot be loaded, as modprobe does. Under TCG the
+   * crc32c alias's crc32c_intel fails with ENODEV (no SSE4.2), and crc32c_generic serves.
+   */
+  readonly optional?: boolean;
 }
 
 function isFileArg(arg: string): boolean {
@@ -61,31 +66,33 @@ export function resolveLoadOrder(index: ModuleIndex, wanted: readonly string[], 
   };
   /**
    * A soft dependency names a module or an alias (libcrc32c: `pre: crc32c`, which crc32c_intel
-   * and crc32c_generic provide); modprobe loads it when it can and goes on when it cannot.
+   * and crc32c_generic provide); modprobe loads what it can and goes on, so every provider is
+   * tried, each optional.
    */
-  const soft = (dep: string): KernelModule | undefined => {
+  const soft = (dep: string): KernelModule[] => {
     const name = moduleName(dep);
-    if (index.builtin.has(name)) return undefined;
-    return index.modules.get(name) ?? (index.aliases.get(dep) ?? []).map((a) => index.modules.get(a)).find((m) => m !== undefined);
+    if (index.builtin.has(name)) return [];
+    const byName = index.modules.get(name);
+    if (byName) return [byName];
+    return (index.aliases.get(dep) ?? []).flatMap((a) => index.modules.get(a) ?? []);
   };
-  const visit = (name: string, file: string, deps: readonly string[], reason: string, asked: string): void => {
+  const visitSoft = (deps: readonly string[], of: string, asked: string): void => {
+    for (const m of deps.flatMap(soft)) {
+      if (!seen.has(m.name)) visit(m.name, m.path, m.deps, `soft dependency of ${of}`, asked, true);
+    }
+  };
+  const visit = (name: string, file: string, deps: readonly string[], reason: string, asked: string, optional = false): void => {
     if (seen.has(name)) return;
     seen.add(name);
     const sd = index.softdeps.get(name);
-    for (const p of sd?.pre ?? []) {
-      const m = soft(p);
-      if (m && !seen.has(m.name)) visit(m.name, m.path, m.deps, `soft dependency of ${name}`, asked);
-    }
+    visitSoft(sd?.pre ?? [], name, asked);
     for (const d of deps) {
       if (seen.has(d) || index.builtin.has(d)) continue;
       const dm = lookup(d, asked);
       visit(dm.name, dm.path, dm.deps, `dependency of ${name}`, asked);
     }
-    out.push({ name, path: file, reason });
-    for (const p of sd?.post ?? []) {
-      const m = soft(p);
-      if (m && !seen.has(m.name)) visit(m.name, m.path, m.deps, `soft dependency of ${name}`, asked);
-    }
+    out.push({ name, path: file, reason, ...(optional ? { optional } : {}) });
+    visitSoft(sd?.post ?? [], name, asked);
   };
   for (const arg of wanted) {
     if (isFileArg(arg)) {

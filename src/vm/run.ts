@@ -124,8 +124,8 @@ const VM_DIR = "/klp";
 function plan(p: Prepared): VmPlan {
   return {
     livepatch: { name: p.livepatch, file: `${VM_DIR}/${p.livepatch}.ko` },
-    preload: p.preload.map((m, i) => ({ name: m.name, file: `${VM_DIR}/pre/${i}-${m.name}.ko` })),
-    postload: p.postload.map((m, i) => ({ name: m.name, file: `${VM_DIR}/post/${i}-${m.name}.ko` })),
+    preload: p.preload.map((m, i) => ({ name: m.name, file: `${VM_DIR}/pre/${i}-${m.name}.ko`, ...(m.optional ? { optional: true } : {}) })),
+    postload: p.postload.map((m, i) => ({ name: m.name, file: `${VM_DIR}/post/${i}-${m.name}.ko`, ...(m.optional ? { optional: true } : {}) })),
     checks: p.opts.checks.map((_, i) => ({ id: String(i + 1), file: `${VM_DIR}/check-${i + 1}.sh` })),
     enableWaitSeconds: Math.max(5, Math.min(60, Math.floor(p.opts.timeoutSeconds / 2))),
   };

@@ -77,11 +77,15 @@ export const wantedOwn = (label: string): boolean => {
   return asked.includes(label) || asked.includes("all");
 };
 
-/** Debian 12's default 6.1 kernel: test/e2e, test/fixes, and test/exact (each case names its kernel). */
+/**
+ * Debian 12's default 6.1 kernel: test/e2e, test/fixes, test/exact (each case names its kernel), and
+ * test/stable (what the stable-update corpus found, each from a small real-style patch).
+ */
 export const DEBIAN61_SUITES: Suite[] = [
   { dir: "test/e2e", kernel: undefined, label: "e2e" },
   { dir: "test/fixes", kernel: undefined, label: "fix" },
   { dir: "test/exact", kernel: undefined, label: "exact" },
+  { dir: "test/stable", kernel: undefined, label: "stable" },
 ];
 
 /** Debian 12's 6.12 kernel: test/e2e-6.12 and the cases of other suites that apply there. */

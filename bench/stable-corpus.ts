@@ -1,0 +1,282 @@
+// The stable-update corpus (not a test): the real fixes between two Debian source versions of one
+// kernel line, one patch per changed .c file, each built by `klp build` for the older kernel on its
+// exact tree and booted by `klp vm-test` on that kernel. A fix in a module is booted twice: with the
+// module loaded before the livepatch, and loaded after it (late patching; the VM must show that the
+// module was absent when the livepatch loaded, and patched when it arrived).
+//
+//   node dist/bench/stable-corpus.js --kernel 6.1.0-47-amd64 --to 6.1.176-1 [--dir DIR]
+//        [--only REGEX] [--limit N] [--report FILE] [--report-only]
+//
+// --kernel is the older kernel (its exact source is the older version), --to the newer source
+// version of the same linux-source package. Work goes to DIR (default
+// $KLP_CORPUS_DIR or /work/stable-corpus, then <kernel>-to-<version>): the two versions' .c files,
+// the patches, the modules, and results.jsonl with one line per finished case. A run resumes: a
+// case whose patch is already in results.jsonl is not run again (delete its line to redo it). Cases
+// run one at a time, since klp build and the VM each want both cores.
+//
+// The report (printed, and written to --report) counts live / refused / nothing to patch / build
+// error / VM failure, gives the share live among cases neither refused nor nothing to patch, the
+// median build and VM times, and names every case that is not live with its one-line reason.
+import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { extractMember, fetchDeb } from "../src/target/debian.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const klp = path.join(repoRoot, "dist/klp.cjs");
+const cache = process.env["KLP_CACHE"] ?? path.join(os.homedir(), ".cache/klpkit");
+
+const { values } = parseArgs({
+  options: {
+    kernel: { type: "string" },
+    to: { type: "string" },
+    dir: { type: "string" },
+    only: { type: "string" },
+    limit: { type: "string" },
+    report: { type: "string" },
+    "report-only": { type: "boolean" },
+  },
+});
+if (!values.kernel || !values.to) {
+  process.stderr.write("usage: stable-corpus --kernel OLDER_RELEASE --to NEWER_SOURCE_VERSION [--dir DIR] [--only REGEX] [--limit N] [--report FILE] [--report-only]\n");
+  process.exit(2);
+}
+const kernel = values.kernel, toVersion = values.to;
+const work = path.join(values.dir ?? process.env["KLP_CORPUS_DIR"] ?? "/work/stable-corpus", `${kernel}-to-${toVersion}`);
+const log = (s: string) => process.stderr.write(`stable-corpus: ${s}\n`);
+
+type Outcome = "live" | "refused" | "nothing" | "build-error" | "vm-failure";
+interface CaseResult {
+  file: string;
+  patchSha: string;
+  outcome: Outcome;
+  /** One line: the refusal, why there is nothing to patch, the compiler's error, the VM step that failed. */
+  reason: string;
+  buildSeconds: number;
+  vmSeconds: number;
+  /** Where the fix lands: vmlinux and/or module names. */
+  targets: string[];
+  changed: string[];
+  /** Per VM run: the order (vmlinux, preload, postload) and what it showed. */
+  vm: { order: string; ok: boolean; seconds: number; detail: string }[];
+}
+
+function klpRun(args: string[], timeoutMs: number): { status: number; stdout: string; stderr: string; seconds: number } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [klp, ...args], { encoding: "utf8", maxBuffer: 256 << 20, timeout: timeoutMs });
+  return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+/** The older kernel's exact source tarball, as klp build itself fetches it. */
+function olderTarball(): { tarball: string; pkg: string; version: string } {
+  const r = klpRun(["target", "--kernel", kernel, "--fetch-source", "--json"], 1_800_000);
+  if (r.status !== 0) throw new Error(`klp target --fetch-source --kernel ${kernel}: ${r.stderr}`);
+  const t = JSON.parse(r.stdout) as { sourceTarball: string; source: { package: string; version: string } };
+  return { tarball: t.sourceTarball, pkg: t.source.package, version: t.source.version };
+}
+
+/** The same package at the newer version, in klp's source cache. */
+function newerTarball(pkg: string): string {
+  const line = pkg.replace(/^linux-source-/, "");
+  const out = path.join(cache, "sources", `${pkg}_${toVersion}.tar.xz`);
+  if (fs.existsSync(out)) return out;
+  log(`fetching ${pkg} ${toVersion}`);
+  const r = fetchDeb(pkg, toVersion, path.join(cache, "debs"));
+  if (!("deb" in r)) throw new Error(`apt-get download ${pkg}=${toVersion}: ${r.why}`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  extractMember(r.deb, `./usr/src/linux-source-${line}.tar.xz`, out);
+  fs.rmSync(r.deb, { force: true });
+  return out;
+}
+
+/** The .c files of a tarball under `dir` (once; `.done` marks a finished extraction). */
+function cSources(tarball: string, dir: string): string {
+  if (fs.existsSync(path.join(dir, ".done"))) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  log(`extracting the .c files of ${path.basename(tarball)}`);
+  const r = spawnSync("tar", ["-xf", tarball, "-C", dir, "--strip-components=1", "--wildcards", "*.c"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tar -xf ${tarball}: ${r.stderr}`);
+  fs.writeFileSync(path.join(dir, ".done"), "");
+  return dir;
+}
+
+function walk(dir: string, rel = "", out: string[] = []): string[] {
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) walk(dir, p, out);
+    else if (e.name.endsWith(".c")) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Files no x86-64 kernel build compiles: user-space tools, samples, scripts and other
+ * architectures. They are counted as nothing to patch without running klp.
+ */
+function notKernelCode(file: string): string | undefined {
+  if (/^(tools|samples|scripts|Documentation|usr)\//.test(file)) return `${file.split("/")[0]}/ is not built into a kernel or its modules`;
+  const arch = /^arch\/([^/]+)\//.exec(file)?.[1];
+  if (arch && arch !== "x86") return `arch/${arch} is not built for x86-64`;
+  return undefined;
+}
+
+/** The first line of a klp error that says what happened (its JSON error, or stderr's error line). */
+function reasonOf(stdout: string, stderr: string): string {
+  return firstReason(stdout, stderr).replace(/^\S+\.patch: /, "");
+}
+
+function firstReason(stdout: string, stderr: string): string {
+  try {
+    const e = JSON.parse(stdout) as { error?: string; refused?: { symbol?: string; reason?: string }[] };
+    const first = e.refused?.[0];
+    if (first?.reason) return `${first.symbol ? `${first.symbol}: ` : ""}${first.reason}`.split("\n")[0]!;
+    if (e.error) return e.error.split("\n")[0]!;
+  } catch { /* not JSON: fall through to stderr */ }
+  const line = stderr.split("\n").find((l) => /error|refus|nothing/i.test(l)) ?? stderr.trim().split("\n").pop() ?? "";
+  return line.trim();
+}
+
+/** A compile error's first compiler message (file:line: error: …), when klp's error carries one. */
+function compilerError(stdout: string, stderr: string): string | undefined {
+  return `${stdout}\n${stderr}`.split("\n").find((l) => /:\d+:\d+: error:/.test(l))?.trim().replace(/^.*?(\S+:\d+:\d+: error:)/, "$1");
+}
+
+function runCase(file: string, patch: string, patchSha: string, outDir: string): CaseResult {
+  const name = `klps_${file.replace(/\.c$/, "").replace(/[^A-Za-z0-9]+/g, "_").toLowerCase()}`.slice(0, 50);
+  const base = { file, patchSha, buildSeconds: 0, vmSeconds: 0, targets: [] as string[], changed: [] as string[], vm: [] as CaseResult["vm"] };
+  const b = klpRun(["build", "--kernel", kernel, "--patch", patch, "-o", outDir, "--name", name, "--json"], 1_800_000);
+  base.buildSeconds = b.seconds;
+  if (b.status !== 0) {
+    const outcome: Outcome = b.status === 1 ? "refused" : b.status === 3 ? "nothing" : "build-error";
+    const reason = (b.status === 2 && compilerError(b.stdout, b.stderr)) || reasonOf(b.stdout, b.stderr) || `klp build exit ${b.status}`;
+    return { ...base, outcome, reason };
+  }
+  const built = JSON.parse(b.stdout) as { module: string; objects: { target: string; changed: string[]; new: string[] }[] };
+  const modules = [...new Set(built.objects.map((o) => o.target).filter((t) => t !== "vmlinux"))];
+  base.targets = [...new Set(built.objects.map((o) => o.target))];
+  base.changed = built.objects.flatMap((o) => [...o.changed, ...o.new.map((n) => `+${n}`)]);
+  const orders: { order: string; args: string[] }[] = modules.length
+    ? [{ order: "preload", args: modules.flatMap((m) => ["--preload", m]) }, { order: "postload", args: modules.flatMap((m) => ["--postload", m]) }]
+    : [{ order: "vmlinux", args: [] }];
+  for (const o of orders) {
+    const v = klpRun(["vm-test", built.module, "--kernel", kernel, ...o.args, "--timeout", "240", "--json"], 600_000);
+    base.vmSeconds += v.seconds;
+    let ok = v.status === 0, detail = "";
+    try {
+      const rep = JSON.parse(v.stdout) as { steps: { id: string; status: string; detail: string }[]; problems: { line: string }[] };
+      const failed = rep.steps.find((s) => s.status !== "pass");
+      detail = failed ? `${failed.id}: ${failed.detail || failed.status}` : "";
+      // Late patching: each module must have arrived after the livepatch and been patched then, not
+      // pulled in by it ("already loaded" would mean the livepatch forced it in).
+      if (ok && o.order === "postload") {
+        const late = modules.map((m) => rep.steps.find((s) => s.id === `postload:${m}`));
+        const notLate = late.findIndex((s) => !s || !/patched by the livepatch/.test(s.detail));
+        if (notLate >= 0) { ok = false; detail = `postload:${modules[notLate]}: ${late[notLate]?.detail ?? "missing"} (not absent when the livepatch loaded)`; }
+        else detail = modules.map((m) => `${m} absent at load, patched on arrival`).join("; ");
+      }
+      if (!ok && !detail) detail = rep.problems.map((p) => p.line).slice(0, 2).join("; ") || `klp vm-test exit ${v.status}`;
+    } catch {
+      detail = reasonOf(v.stdout, v.stderr) || `klp vm-test exit ${v.status}`;
+    }
+    base.vm.push({ order: o.order, ok, seconds: v.seconds, detail });
+  }
+  const bad = base.vm.find((r) => !r.ok);
+  return bad ? { ...base, outcome: "vm-failure", reason: `${bad.order}: ${bad.detail}` } : { ...base, outcome: "live", reason: base.vm.map((r) => r.detail).filter(Boolean).join("; ") };
+}
+
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
+
+function report(results: CaseResult[], total: number, pending: number): string {
+  const by = (o: Outcome) => results.filter((r) => r.outcome === o);
+  const live = by("live"), decided = results.filter((r) => r.outcome !== "refused" && r.outcome !== "nothing");
+  const late = live.filter((r) => r.vm.some((v) => v.order === "postload"));
+  const klpRan = results.filter((r) => r.buildSeconds > 0);
+  const L = [
+    `# Stable-update corpus: ${kernel} (${olderVersion}) → ${toVersion}`,
+    "",
+    `Reproduce: \`npm run build && node dist/bench/stable-corpus.js --kernel ${kernel} --to ${toVersion}\``,
+    "",
+    `- changed .c files: ${total}; finished: ${results.length}${pending ? `; not yet run: ${pending}` : ""}`,
+    `- live: ${live.length} (${late.length} module fixes also late-patched: module absent at load, patched on arrival)`,
+    `- refused: ${by("refused").length}; nothing to patch: ${by("nothing").length}; build error: ${by("build-error").length}; VM failure: ${by("vm-failure").length}`,
+    `- live among cases neither refused nor nothing to patch: ${live.length}/${decided.length}` +
+      (decided.length ? ` = ${((100 * live.length) / decided.length).toFixed(1)}%` : ""),
+    `- median klp build ${median(klpRan.map((r) => r.buildSeconds)).toFixed(1)} s over ${klpRan.length} builds; ` +
+      `median VM time ${median(live.concat(by("vm-failure")).map((r) => r.vmSeconds)).toFixed(1)} s per case (all its boots)`,
+    "",
+  ];
+  for (const o of ["vm-failure", "build-error", "refused", "nothing"] as const) {
+    const rs = by(o).sort((a, b) => a.file.localeCompare(b.file));
+    if (!rs.length) continue;
+    L.push(`## ${o} (${rs.length})`, "");
+    for (const r of rs) L.push(`- \`${r.file}\`: ${r.reason}`);
+    L.push("");
+  }
+  L.push(`## live (${live.length})`, "");
+  for (const r of live) L.push(`- \`${r.file}\` → ${r.targets.join(", ")}: ${r.changed.join(", ")} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
+  return L.join("\n") + "\n";
+}
+
+fs.mkdirSync(path.join(work, "patches"), { recursive: true });
+fs.mkdirSync(path.join(work, "modules"), { recursive: true });
+const older = olderTarball();
+const olderVersion = older.version;
+const oldDir = cSources(older.tarball, path.join(work, `src-${older.version}`));
+const newDir = cSources(newerTarball(older.pkg), path.join(work, `src-${toVersion}`));
+const changed = walk(newDir).filter((f) => {
+  const o = path.join(oldDir, f);
+  return fs.existsSync(o) && !fs.readFileSync(o).equals(fs.readFileSync(path.join(newDir, f)));
+}).sort(byHash);
+/**
+ * Cases run in the order of their names' hashes, not alphabetically: a run stopped early (the 6.1
+ * pair has over a thousand changed files, most in drivers/) is then a fair sample of the whole
+ * update rather than arch/ and drivers/ alone. The order is the same on every run.
+ */
+function byHash(a: string, b: string): number {
+  const h = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+  return h(a) < h(b) ? -1 : h(a) > h(b) ? 1 : 0;
+}
+const resultsFile = path.join(work, "results.jsonl");
+const done = new Map<string, CaseResult>();
+if (fs.existsSync(resultsFile)) {
+  for (const l of fs.readFileSync(resultsFile, "utf8").split("\n").filter(Boolean)) {
+    const r = JSON.parse(l) as CaseResult;
+    done.set(`${r.file} ${r.patchSha}`, r);
+  }
+}
+const only = values.only ? new RegExp(values.only) : undefined;
+let budget = values.limit ? Number(values.limit) : Infinity;
+const results: CaseResult[] = [];
+let pending = 0;
+log(`${changed.length} changed .c files between ${older.version} and ${toVersion}; ${done.size} results on record`);
+for (const file of changed) {
+  const d = spawnSync("diff", ["-u", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const patchText = d.stdout;
+  const patchSha = crypto.createHash("sha256").update(patchText).digest("hex").slice(0, 16);
+  const known = done.get(`${file} ${patchSha}`);
+  if (known) { results.push(known); continue; }
+  const skip = notKernelCode(file);
+  if (skip) {
+    const r: CaseResult = { file, patchSha, outcome: "nothing", reason: skip, buildSeconds: 0, vmSeconds: 0, targets: [], changed: [], vm: [] };
+    fs.appendFileSync(resultsFile, JSON.stringify(r) + "\n");
+    results.push(r);
+    continue;
+  }
+  if (values["report-only"] || (only && !only.test(file)) || budget <= 0) { pending++; continue; }
+  budget--;
+  const patch = path.join(work, "patches", `${file.replace(/\//g, "__")}.patch`);
+  fs.writeFileSync(patch, patchText);
+  log(`${file} …`);
+  const r = runCase(file, patch, patchSha, path.join(work, "modules"));
+  log(`${file}: ${r.outcome}${r.reason ? ` — ${r.reason}` : ""} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
+  fs.appendFileSync(resultsFile, JSON.stringify(r) + "\n");
+  results.push(r);
+}
+const text = report(results, changed.length, pending);
+if (values.report) fs.writeFileSync(values.report, text);
+process.stdout.write(text);
