@@ -11,7 +11,9 @@
 // version of the same linux-source package. Work goes to DIR (default
 // $KLP_CORPUS_DIR or /work/stable-corpus, then <kernel>-to-<version>): the two versions' .c files,
 // the patches, the modules, and results.jsonl with one line per finished case. A run resumes: a
-// case whose patch is already in results.jsonl is not run again (delete its line to redo it). Cases
+// case whose patch is already in results.jsonl is not run again (--redo OUTCOME,... runs the cases
+// of those outcomes again, after a fix in klp). A .c fix that does not compile alone is built again
+// with the update's other changes in its directory (a fix split across files). Cases
 // run one at a time, since klp build and the VM each want both cores.
 //
 // The report (printed, and written to --report) counts live / refused / nothing to patch / build
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     limit: { type: "string" },
     report: { type: "string" },
     "report-only": { type: "boolean" },
+    redo: { type: "string" },
   },
 });
 if (!values.kernel || !values.to) {
@@ -61,6 +64,8 @@ interface CaseResult {
   /** Where the fix lands: vmlinux and/or module names. */
   targets: string[];
   changed: string[];
+  /** The update's other changed files in the directory, built with this one when it did not compile alone. */
+  with?: string[];
   /** Per VM run: the order (vmlinux, preload, postload) and what it showed. */
   vm: { order: string; ok: boolean; seconds: number; detail: string }[];
 }
@@ -93,15 +98,15 @@ function newerTarball(pkg: string): string {
   return out;
 }
 
-/** The .c files of a tarball under `dir` (once; `.done` marks a finished extraction). */
+/** The .c and .h files of a tarball under `dir` (once; `.done-ch` marks a finished extraction). */
 function cSources(tarball: string, dir: string): string {
-  if (fs.existsSync(path.join(dir, ".done"))) return dir;
+  if (fs.existsSync(path.join(dir, ".done-ch"))) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  log(`extracting the .c files of ${path.basename(tarball)}`);
-  const r = spawnSync("tar", ["-xf", tarball, "-C", dir, "--strip-components=1", "--wildcards", "*.c"], { encoding: "utf8" });
+  log(`extracting the .c and .h files of ${path.basename(tarball)}`);
+  const r = spawnSync("tar", ["-xf", tarball, "-C", dir, "--strip-components=1", "--wildcards", "*.c", "*.h"], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`tar -xf ${tarball}: ${r.stderr}`);
-  fs.writeFileSync(path.join(dir, ".done"), "");
+  fs.writeFileSync(path.join(dir, ".done-ch"), "");
   return dir;
 }
 
@@ -109,9 +114,15 @@ function walk(dir: string, rel = "", out: string[] = []): string[] {
   for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
     const p = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) walk(dir, p, out);
-    else if (e.name.endsWith(".c")) out.push(p);
+    else if (e.name.endsWith(".c") || e.name.endsWith(".h")) out.push(p);
   }
   return out;
+}
+
+/** A -p1 unified diff of `files` from the older to the newer source. */
+function patchOf(files: readonly string[]): string {
+  return files.map((file) => spawnSync("diff", ["-u", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)],
+    { encoding: "utf8", maxBuffer: 64 << 20 }).stdout).join("");
 }
 
 /**
@@ -214,11 +225,14 @@ function report(results: CaseResult[], total: number, pending: number): string {
     const rs = by(o).sort((a, b) => a.file.localeCompare(b.file));
     if (!rs.length) continue;
     L.push(`## ${o} (${rs.length})`, "");
-    for (const r of rs) L.push(`- \`${r.file}\`: ${r.reason}`);
+    for (const r of rs) L.push(`- \`${r.file}\`${r.with ? ` (with ${r.with.join(", ")})` : ""}: ${r.reason.replace(/^\S+\.patch: /, "")}`);
     L.push("");
   }
   L.push(`## live (${live.length})`, "");
-  for (const r of live) L.push(`- \`${r.file}\` → ${r.targets.join(", ")}: ${r.changed.join(", ")} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
+  for (const r of live) {
+    const withOthers = r.with ? ` (with ${r.with.join(", ")})` : "";
+    L.push(`- \`${r.file}\`${withOthers} → ${r.targets.join(", ")}: ${r.changed.join(", ")} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
+  }
   return L.join("\n") + "\n";
 }
 
@@ -228,10 +242,17 @@ const older = olderTarball();
 const olderVersion = older.version;
 const oldDir = cSources(older.tarball, path.join(work, `src-${older.version}`));
 const newDir = cSources(newerTarball(older.pkg), path.join(work, `src-${toVersion}`));
-const changed = walk(newDir).filter((f) => {
+const changedFiles = walk(newDir).filter((f) => {
   const o = path.join(oldDir, f);
   return fs.existsSync(o) && !fs.readFileSync(o).equals(fs.readFileSync(path.join(newDir, f)));
-}).sort(byHash);
+});
+const changed = changedFiles.filter((f) => f.endsWith(".c")).sort(byHash);
+/**
+ * The update's other changes in a file's directory (.c and local .h): a fix split across files
+ * (fs/hfsplus/super.c calling a helper the same fix added to bfind.c and declared in
+ * hfsplus_fs.h) does not compile alone, and a livepatch engineer would build them together.
+ */
+const siblings = (file: string): string[] => changedFiles.filter((f) => f !== file && path.dirname(f) === path.dirname(file)).sort();
 /**
  * Cases run in the order of their names' hashes, not alphabetically: a run stopped early (the 6.1
  * pair has over a thousand changed files, most in drivers/) is then a fair sample of the whole
@@ -243,10 +264,13 @@ function byHash(a: string, b: string): number {
 }
 const resultsFile = path.join(work, "results.jsonl");
 const done = new Map<string, CaseResult>();
+/** Outcomes to run again (--redo vm-failure,build-error), after a fix in klp. */
+const redo = new Set((values.redo ?? "").split(",").filter(Boolean));
 if (fs.existsSync(resultsFile)) {
   for (const l of fs.readFileSync(resultsFile, "utf8").split("\n").filter(Boolean)) {
     const r = JSON.parse(l) as CaseResult;
-    done.set(`${r.file} ${r.patchSha}`, r);
+    if (redo.has(r.outcome)) done.delete(`${r.file} ${r.patchSha}`);
+    else done.set(`${r.file} ${r.patchSha}`, r);
   }
 }
 const only = values.only ? new RegExp(values.only) : undefined;
@@ -255,8 +279,7 @@ const results: CaseResult[] = [];
 let pending = 0;
 log(`${changed.length} changed .c files between ${older.version} and ${toVersion}; ${done.size} results on record`);
 for (const file of changed) {
-  const d = spawnSync("diff", ["-u", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)], { encoding: "utf8", maxBuffer: 64 << 20 });
-  const patchText = d.stdout;
+  const patchText = patchOf([file]);
   const patchSha = crypto.createHash("sha256").update(patchText).digest("hex").slice(0, 16);
   const known = done.get(`${file} ${patchSha}`);
   if (known) { results.push(known); continue; }
@@ -272,7 +295,16 @@ for (const file of changed) {
   const patch = path.join(work, "patches", `${file.replace(/\//g, "__")}.patch`);
   fs.writeFileSync(patch, patchText);
   log(`${file} …`);
-  const r = runCase(file, patch, patchSha, path.join(work, "modules"));
+  let r = runCase(file, patch, patchSha, path.join(work, "modules"));
+  const others = siblings(file);
+  if (r.outcome === "build-error" && others.length) {
+    const together = path.join(work, "patches", `${file.replace(/\//g, "__")}+dir.patch`);
+    fs.writeFileSync(together, patchOf([file, ...others]));
+    log(`${file}: does not compile alone (${r.reason}); again with ${others.join(", ")}`);
+    const again = runCase(file, together, patchSha, path.join(work, "modules"));
+    r = { ...again, with: others, buildSeconds: r.buildSeconds + again.buildSeconds,
+      ...(again.outcome === "build-error" ? { reason: `${r.reason} (also with ${others.join(", ")}: ${again.reason})` } : {}) };
+  }
   log(`${file}: ${r.outcome}${r.reason ? ` — ${r.reason}` : ""} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
   fs.appendFileSync(resultsFile, JSON.stringify(r) + "\n");
   results.push(r);

@@ -9,6 +9,11 @@ export interface Refusal {
   readonly hint: string;
 }
 
+/** An unpatchable function; `travels`: it could still go with its callers (select.ts decides). */
+export interface Unpatchable extends Refusal {
+  readonly travels?: boolean;
+}
+
 /** `__init`/`__exit` code: it ran at boot (and was freed) or runs only at unload. */
 export function isInitOrExitSection(name: string): boolean {
   return /^\.(init|exit)\.(text|data|rodata|bss)/.test(name);
@@ -48,7 +53,7 @@ export function isNoinstrSection(name: string): boolean {
   return name === ".noinstr.text" || name.startsWith(".noinstr.") || name === ".entry.text";
 }
 
-export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew: boolean): Refusal | undefined {
+export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew: boolean): Unpatchable | undefined {
   const s = f.section.name;
   if (isInitOrExitSection(s)) {
     return { symbol: f.name, reason: `${isNew ? "new" : "changed"} ${s.startsWith(".init") ? "__init" : "__exit"} code (section ${s}): it has already run at boot, or runs only at unload, so a livepatch cannot change it`,
@@ -59,7 +64,8 @@ export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew:
     return { symbol: f.name, reason: `changed noinstr function (section ${s}): ftrace may not hook it, so it cannot be livepatched`, hint: "patch the instrumentable callers instead" };
   }
   if (!arch.hasFtraceEntry(o.codeView(f))) {
-    return { symbol: f.name, reason: "changed function has no __fentry__ call (notrace, or built without -pg): ftrace cannot redirect it", hint: "patch its callers, or make the function traceable in the running kernel's build" };
+    return { symbol: f.name, reason: "changed function has no __fentry__ call (notrace, or built without -pg): ftrace cannot redirect it (a local one travels with its callers only when all of them are carried and no data holds its address)",
+      hint: "patch its callers, or make the function traceable in the running kernel's build", travels: true };
   }
   return undefined;
 }

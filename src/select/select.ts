@@ -5,6 +5,7 @@ import type { Correlation } from "../correlate/correlate.js";
 import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
+import { STB_LOCAL } from "../elf/constants.js";
 import { builtInExitReason, deferredInitReason, INIT_HINT, isExitSection, isInitOrExitSection, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
 
 export type { Refusal } from "./refusals.js";
@@ -113,12 +114,42 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
     const parent = parentName ? byName.get(parentName) : undefined;
     if (parent && carried.has(parent)) carried.add(f);
   }
+  // A changed local helper ftrace cannot hook travels with its callers: unchanged callers are
+  // patched too, so that all of them call the livepatch's copy (repeated: a pulled-in caller
+  // may be such a helper itself).
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const f of [...carried]) {
+      if (coldParentName(f.name) || !unpatchableFunction(p, f, p.arch, added.has(f))?.travels || !mayTravel(p, f)) continue;
+      for (const index of p.owners().get(f.sym.index) ?? []) {
+        const user = p.byIndex.get(index);
+        if (!user || user.kind !== "function") continue;
+        const caller = byName.get(coldParentName(user.name) ?? "") ?? user;
+        if (carried.has(caller) || isInitOrExitSection(caller.section.name)) continue;
+        const oi = corr.p2o.get(caller.sym.index);
+        const of = oi === undefined ? undefined : o.byIndex.get(oi);
+        changed.set(caller, { name: caller.name, ...(of && of.name !== caller.name ? { origName: of.name } : {}), section: caller.section.name,
+          reason: `calls ${f.name}, whose change ftrace cannot apply: patched to call the livepatch's copy` });
+        carried.add(caller);
+        for (const g of p.functions) if (coldParentName(g.name) === caller.name) carried.add(g);
+        grew = true;
+      }
+    }
+  }
   const reported = (m: Map<KFunction, FunctionChange>) => [...m].filter(([f]) => !coldParentName(f.name)).map(([, c]) => c);
 
   for (const f of carried) {
     if (coldParentName(f.name)) continue;
     const r = unpatchableFunction(p, f, p.arch, added.has(f));
-    if (r) refused.push(r);
+    if (r && r.travels && travelsWithCallers(p, f, carried)) {
+      // No klp_func for it: the carried callers call the livepatch's copy, and the running
+      // kernel's copy stays for nobody.
+      const c = changed.get(f)!;
+      changed.delete(f);
+      added.set(f, { ...c, reason: `${c.reason}; no __fentry__ (a notrace helper), so it travels as a new local copy with its callers, all of which are carried` });
+      continue;
+    }
+    if (r) refused.push({ symbol: r.symbol, reason: r.reason, hint: r.hint });
   }
 
   const freshDataChanged: string[] = [];
@@ -166,4 +197,33 @@ function dataRefusal(od: KData, d: KData, reason: string): Refusal {
   }
   return { symbol: d.name, reason: `changed initialiser of existing data (${reason}): the running kernel keeps the old value`,
     hint: "set the new value from a klp post-patch callback, or leave the data alone and change the code that uses it" };
+}
+
+/**
+ * Whether a changed function ftrace cannot hook may travel with its callers instead: a local
+ * function (typically a `static inline` helper compiled out of line, which the kernel's `inline`
+ * makes notrace: fs/namespace.c's `__do_sys_*`, `zero_user_segments.constprop.0`) whose every
+ * caller in the object is carried, and whose address no data of the object holds (an ops table
+ * would keep calling the running kernel's copy).
+ */
+function travelsWithCallers(p: KObject, f: KFunction, carried: ReadonlySet<KFunction>): boolean {
+  if (!mayTravel(p, f)) return false;
+  for (const index of p.owners().get(f.sym.index) ?? []) {
+    const caller = p.byIndex.get(index);
+    if (!caller || caller.kind !== "function" || (caller !== f && !carried.has(caller))) return false;
+  }
+  return true;
+}
+
+/** A local function whose address no data of the object holds: only code can reach it. */
+function mayTravel(p: KObject, f: KFunction): boolean {
+  if (f.sym.bind !== STB_LOCAL) return false;
+  for (const d of p.data) {
+    const rs = d.relocs;
+    for (let i = 0; i < rs.length; i++) {
+      const ref = p.referentOf(rs.sym(i), rs.type(i), rs.addend(i), d.section);
+      if (ref.kind === "sym" && ref.sym.index === f.sym.index) return false;
+    }
+  }
+  return true;
 }
