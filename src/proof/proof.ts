@@ -53,7 +53,13 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 const bytesHex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
 
 /** What a relocation of the build points at, as the running kernel would name it. */
-type Expected = { kind: "name"; name: string } | { kind: "string"; text: string } | { kind: "none" };
+/**
+ * What a reference names. `also`: the other names at the same place of a .ko. Without lockdep,
+ * `struct lock_class_key` is empty, so every `__key.N` of an object (spin_lock_init,
+ * mutex_init …) has size 0 and shares its address with the others and with the next object
+ * (hidp.ko: `__key.61` and `hidp_sk_list`); any of them is the same place.
+ */
+type Expected = { kind: "name"; name: string; also?: readonly string[] } | { kind: "string"; text: string } | { kind: "none" };
 
 function expectedOf(ref: Referent): Expected {
   if (ref.kind === "sym") return { kind: "name", name: ref.sym.name };
@@ -166,7 +172,7 @@ function describeExpected(x: Expected): string {
 
 function sameExpected(a: Expected, b: Expected): boolean {
   if (a.kind !== b.kind) return false;
-  if (a.kind === "name" && b.kind === "name") return a.name === b.name;
+  if (a.kind === "name" && b.kind === "name") return a.name === b.name || (b.also ?? []).includes(a.name);
   if (a.kind === "string" && b.kind === "string") return a.text === b.text;
   return true;
 }
@@ -179,6 +185,13 @@ function entityAt(k: KObject, shndx: number | undefined, value: number, name?: s
   return undefined;
 }
 
+/** Every name of `k`'s entities starting at `value` of section `shndx`, as one Expected. */
+function namedAt(k: KObject, shndx: number, value: number): Expected | undefined {
+  const names: string[] = [];
+  for (const x of k.byIndex.values()) if (x.sym.value === value && x.sym.shndx === shndx) names.push(x.name);
+  return names.length ? { kind: "name", name: names[0]!, also: names.slice(1) } : undefined;
+}
+
 /**
  * What the .ko's relocation names. A reference through a section symbol (`.data+0x1c4`) is read
  * with the build's own offset from its symbol: `movb $0, enabled(%rip)` has addend -5, and
@@ -188,10 +201,11 @@ function entityAt(k: KObject, shndx: number | undefined, value: number, name?: s
 function koReferent(ko: KObject, kr: ElfRela, built: Referent, from: KFunction["section"]): Expected {
   const sym = ko.elf.symbols[kr.symbol];
   if (built.kind === "sym" && sym?.type === STT_SECTION) {
-    const hit = entityAt(ko, sym.shndx, kr.addend - built.offset);
-    if (hit) return { kind: "name", name: hit.name };
+    const hit = namedAt(ko, sym.shndx, kr.addend - built.offset);
+    if (hit) return hit;
   }
-  return expectedOf(ko.referent(kr, from));
+  const ref = ko.referent(kr, from);
+  return ref.kind === "sym" ? namedAt(ko, ref.sym.shndx, ref.sym.value) ?? expectedOf(ref) : expectedOf(ref);
 }
 
 /** A module symbol against the same symbol of the target's .ko (both unlinked objects). */
@@ -224,8 +238,8 @@ function proveInModule(req: ProofRequest, item: ProofItem, ko: KObject, t: Tally
     else if (ref.kind !== "none") {
       // No relocation in the .ko: the assembler resolved a reference inside its one .text.
       const value = linkedValue(o.elf.machine, r.type, twin.bytes.subarray(r.offset, r.offset + width), twin.sym.value + r.offset);
-      const hit = value === undefined ? undefined : entityAt(ko, twin.section.index, value - ref.offset);
-      if (hit) found = { kind: "name", name: hit.name };
+      const hit = value === undefined ? undefined : namedAt(ko, twin.section.index, value - ref.offset);
+      if (hit) found = hit;
     }
     if (expected.kind === "none" || found.kind === "none") { t.masked++; continue; }
     if (sameExpected(expected, found)) { t.references++; continue; }

@@ -44,6 +44,8 @@ export interface LoadModule {
    * crc32c alias's crc32c_intel fails with ENODEV (no SSE4.2), and crc32c_generic serves.
    */
   readonly optional?: boolean;
+  /** Given as a .ko file on the command line (an earlier livepatch, say), not a module of the tree. */
+  readonly fromFile?: boolean;
 }
 
 function isFileArg(arg: string): boolean {
@@ -81,7 +83,7 @@ export function resolveLoadOrder(index: ModuleIndex, wanted: readonly string[], 
       if (!seen.has(m.name)) visit(m.name, m.path, m.deps, `soft dependency of ${of}`, asked, true);
     }
   };
-  const visit = (name: string, file: string, deps: readonly string[], reason: string, asked: string, optional = false): void => {
+  const visit = (name: string, file: string, deps: readonly string[], reason: string, asked: string, optional = false, fromFile = false): void => {
     if (seen.has(name)) return;
     seen.add(name);
     const sd = index.softdeps.get(name);
@@ -91,7 +93,7 @@ export function resolveLoadOrder(index: ModuleIndex, wanted: readonly string[], 
       const dm = lookup(d, asked);
       visit(dm.name, dm.path, dm.deps, `dependency of ${name}`, asked);
     }
-    out.push({ name, path: file, reason, ...(optional ? { optional } : {}) });
+    out.push({ name, path: file, reason, ...(optional ? { optional } : {}), ...(fromFile ? { fromFile } : {}) });
     visitSoft(sd?.post ?? [], name, asked);
   };
   for (const arg of wanted) {
@@ -99,7 +101,7 @@ export function resolveLoadOrder(index: ModuleIndex, wanted: readonly string[], 
       const file = path.resolve(arg);
       if (!fs.existsSync(file)) throw badInput(arg, `${option}: no such module file`);
       const info = readModuleInfo(file);
-      visit(info.name, file, info.depends, arg, arg);
+      visit(info.name, file, info.depends, arg, arg, false, true);
     } else {
       const m = lookup(moduleName(arg), arg);
       visit(m.name, m.path, m.deps, arg, arg);
