@@ -45,8 +45,14 @@ export function buildModule(b: ModuleBuild): string {
     "",
   ].join("\n"));
   // modpost stops on undefined symbols that no export provides; those that are ours become
-  // klp relocations after the link, so let it warn and check the warnings ourselves.
-  const r = spawnSync("make", ["-C", b.tree.dir, `M=${b.workDir}`, ...b.tree.makeVars, `KBUILD_EXTRA_SYMBOLS=${b.symvers}`, "KBUILD_MODPOST_WARN=1", "modules"],
+  // klp relocations after the link, so let it warn and check the warnings ourselves. It must not
+  // see the exports that become klp relocations either: a patched module's own exports
+  // (mwifiex_recycle_cmd_node for a fix in mwifiex's init.c) would give the livepatch
+  // `depends=mwifiex`, and loading it would force the module in before it could be patched late.
+  const symvers = path.join(b.workDir, "target.symvers");
+  const kept = fs.readFileSync(b.symvers, "latin1").split("\n").filter((l) => !b.klpNames.has(l.split("\t")[1] ?? ""));
+  fs.writeFileSync(symvers, kept.join("\n"), "latin1");
+  const r = spawnSync("make", ["-C", b.tree.dir, `M=${b.workDir}`, ...b.tree.makeVars, `KBUILD_EXTRA_SYMBOLS=${symvers}`, "KBUILD_MODPOST_WARN=1", "modules"],
     { encoding: "utf8", maxBuffer: 64 << 20 });
   const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
   const ko = path.join(b.workDir, `${b.name}.ko`);

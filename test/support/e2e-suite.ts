@@ -195,6 +195,10 @@ export function e2eTests(cases: readonly Case[]): void {
         const warn = spec.expectWarn ? ["--expect-warn", spec.expectWarn] : [];
         const vm = runKlp(["vm-test", ko, ...targetArgs(target), ...earlier, ...order, ...warn, "--check", script], VM_TIMEOUT);
         assert.equal(vm.status, 0, `klp vm-test ${order.join(" ")} exit ${vm.status}\n${vm.stdout}\n${vm.stderr}`);
+        // Late patching: the module (or the dependency the fix is in: fat under vfat) arrives after
+        // the livepatch and is patched then; had the livepatch depended on it, it would have been
+        // loaded before the livepatch, and this boot would not be late.
+        if (order[0] === "--postload") assert.match(vm.stdout, /postload \S+.*loaded and patched by the livepatch/, `not patched late:\n${vm.stdout}`);
       }
       // Negative control: the same boot and check with an unrelated livepatch must fail in the check.
       const control = controlModule(target, name);
