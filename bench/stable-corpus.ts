@@ -52,7 +52,11 @@ const kernel = values.kernel, toVersion = values.to;
 const work = path.join(values.dir ?? process.env["KLP_CORPUS_DIR"] ?? "/work/stable-corpus", `${kernel}-to-${toVersion}`);
 const log = (s: string) => process.stderr.write(`stable-corpus: ${s}\n`);
 
-type Outcome = "live" | "refused" | "nothing" | "build-error" | "vm-failure";
+/**
+ * no-device: a driver module that does not load in qemu without its hardware; the livepatch loads
+ * and enables with it absent, but its patching cannot be shown here.
+ */
+type Outcome = "live" | "refused" | "nothing" | "build-error" | "vm-failure" | "no-device";
 interface CaseResult {
   file: string;
   patchSha: string;
@@ -195,16 +199,29 @@ function runCase(file: string, patch: string, patchSha: string, outDir: string):
       detail = reasonOf(v.stdout, v.stderr) || `klp vm-test exit ${v.status}`;
     }
     base.vm.push({ order: o.order, ok, seconds: v.seconds, detail });
+    // A driver whose probe needs its hardware fails to load in qemu (ENODEV, ENXIO) before the
+    // livepatch is involved: then the livepatch is shown to load and enable with the module
+    // absent, and the case is filed apart, since its patching cannot be shown here.
+    const noDevice = /^preload:(\S+): insmod \S+ failed \(exit status (19|6)\)/.exec(detail);
+    if (!ok && o.order === "preload" && noDevice) {
+      const alone = klpRun(["vm-test", built.module, "--kernel", kernel, "--timeout", "240", "--json"], 600_000);
+      base.vmSeconds += alone.seconds;
+      base.vm.push({ order: "absent", ok: alone.status === 0, seconds: alone.seconds, detail: alone.status === 0 ? "loaded and enabled with the module absent" : reasonOf(alone.stdout, alone.stderr) });
+      if (alone.status !== 0) break;
+      return { ...base, outcome: "no-device", reason: `${noDevice[1]} does not load in qemu (insmod: ${noDevice[2] === "19" ? "No such device" : "No such device or address"}); the livepatch loads and enables with it absent` };
+    }
   }
   const bad = base.vm.find((r) => !r.ok);
   return bad ? { ...base, outcome: "vm-failure", reason: `${bad.order}: ${bad.detail}` } : { ...base, outcome: "live", reason: base.vm.map((r) => r.detail).filter(Boolean).join("; ") };
 }
 
+const pct = (a: number, b: number) => (b ? ` = ${((100 * a) / b).toFixed(1)}%` : "");
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
 
 function report(results: CaseResult[], total: number, pending: number): string {
   const by = (o: Outcome) => results.filter((r) => r.outcome === o);
-  const live = by("live"), decided = results.filter((r) => r.outcome !== "refused" && r.outcome !== "nothing");
+  const live = by("live"), decided = results.filter((r) => r.outcome !== "refused" && r.outcome !== "nothing" && r.outcome !== "no-device");
+  const compiled = decided.filter((r) => r.outcome !== "build-error");
   const late = live.filter((r) => r.vm.some((v) => v.order === "postload"));
   const klpRan = results.filter((r) => r.buildSeconds > 0);
   const L = [
@@ -214,14 +231,15 @@ function report(results: CaseResult[], total: number, pending: number): string {
     "",
     `- changed .c files: ${total}; finished: ${results.length}${pending ? `; not yet run: ${pending}` : ""}`,
     `- live: ${live.length} (${late.length} module fixes also late-patched: module absent at load, patched on arrival)`,
-    `- refused: ${by("refused").length}; nothing to patch: ${by("nothing").length}; build error: ${by("build-error").length}; VM failure: ${by("vm-failure").length}`,
-    `- live among cases neither refused nor nothing to patch: ${live.length}/${decided.length}` +
-      (decided.length ? ` = ${((100 * live.length) / decided.length).toFixed(1)}%` : ""),
+    `- refused: ${by("refused").length}; nothing to patch: ${by("nothing").length}; build error: ${by("build-error").length}; VM failure: ${by("vm-failure").length}; ` +
+      `module does not load in qemu: ${by("no-device").length}`,
+    `- live among cases neither refused nor nothing to patch (nor a driver qemu cannot load): ${live.length}/${decided.length}${pct(live.length, decided.length)}`,
+    `- live among those whose fix compiles on the older tree: ${live.length}/${compiled.length}${pct(live.length, compiled.length)}`,
     `- median klp build ${median(klpRan.map((r) => r.buildSeconds)).toFixed(1)} s over ${klpRan.length} builds; ` +
       `median VM time ${median(live.concat(by("vm-failure")).map((r) => r.vmSeconds)).toFixed(1)} s per case (all its boots)`,
     "",
   ];
-  for (const o of ["vm-failure", "build-error", "refused", "nothing"] as const) {
+  for (const o of ["vm-failure", "build-error", "no-device", "refused", "nothing"] as const) {
     const rs = by(o).sort((a, b) => a.file.localeCompare(b.file));
     if (!rs.length) continue;
     L.push(`## ${o} (${rs.length})`, "");
