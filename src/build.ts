@@ -7,7 +7,7 @@ import path from "node:path";
 import { checkModule, type BuildProof } from "./check/check.js";
 import { openModule, readLivepatchModule } from "./check/module.js";
 import { analyzeDiff, writeAtomically, type DiffAnalysis } from "./diff.js";
-import { STB_GLOBAL, STT_FUNC } from "./elf/constants.js";
+import { STB_GLOBAL, STB_LOCAL, STT_FUNC } from "./elf/constants.js";
 import { writeElf } from "./elf/writer.js";
 import { ExitCode, KlpError, badInput, refuse, type Refusal } from "./errors.js";
 import { buildModule } from "./kbuild/module.js";
@@ -134,6 +134,8 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const summaries: ObjectSummary[] = [];
   const shipped: { name: string; data: Buffer }[] = [];
   const proofRequests: ProofRequest[] = [];
+  const newGlobals = new Set(changedPairs.flatMap(({ a }) => a.sel.new.map((c) => c.name)
+    .filter((n) => a.p.functions.some((f) => f.name === n && f.sym.bind !== STB_LOCAL))));
   step("klp relocations", () => {
     let n = 0;
     changedPairs.forEach(({ obj, a }, i) => {
@@ -155,6 +157,9 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
       const items: ProofItem[] = [];
       const klpRefs: string[] = [];
       for (const ext of em.externs.values()) {
+        // A new global function another object of the same patch defines (fs/hfsplus: super.c
+        // calls hfsplus_brec_read_cat, which the fix adds to bfind.c) is linked to that copy.
+        if (!ext.local && newGlobals.has(ext.name)) continue;
         const r = resolveExtern(ext, target, k);
         if (r.kind !== "klp") continue;
         const known = plan.get(ext.name);
