@@ -136,6 +136,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const proofRequests: ProofRequest[] = [];
   const newGlobals = new Set(changedPairs.flatMap(({ a }) => a.sel.new.map((c) => c.name)
     .filter((n) => a.p.functions.some((f) => f.name === n && f.sym.bind !== STB_LOCAL))));
+  const patchedObjects = new Set(changedPairs.map(({ obj }) => klpObjectName(tree.dir, obj)));
   step("klp relocations", () => {
     let n = 0;
     changedPairs.forEach(({ obj, a }, i) => {
@@ -160,7 +161,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
         // A new global function another object of the same patch defines (fs/hfsplus: super.c
         // calls hfsplus_brec_read_cat, which the fix adds to bfind.c) is linked to that copy.
         if (!ext.local && newGlobals.has(ext.name)) continue;
-        const r = resolveExtern(ext, target, k);
+        const r = resolveExtern(ext, target, k, patchedObjects);
         if (r.kind !== "klp") continue;
         const known = plan.get(ext.name);
         if (known && (known.object !== r.object || known.sympos !== r.sympos)) {

@@ -81,11 +81,20 @@ function locate(ref: ExternRef, object: string, table: SymbolTable, target: Targ
   return { kind: "klp", object, name: ref.name, sympos: sympos(list, chosen), symbol: chosen, positional: list.length > 1 };
 }
 
-export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelView): Resolution {
+/**
+ * `patched`: every object the livepatch patches. An export of a module among them must not become
+ * a module dependency: the livepatch has to load before that module does (late module patching).
+ * That holds for the object's own module and for another the same livepatch patches (a fix to
+ * drivers/mmc/core/block.c and mmc.c: mmc_block's carried code calls mmc_core's exports).
+ */
+export function resolveExtern(ref: ExternRef, target: TargetObject, k: KernelView, patched: ReadonlySet<string> = new Set()): Resolution {
   const exp = k.exports.get(ref.name);
-  // An export of the patched module itself must not become a module dependency: the
-  // livepatch has to load before that module does (late module patching).
-  if (exp && !ref.local && (target.name === "vmlinux" || exp.module !== target.name)) return { kind: "export", module: exp.module };
+  const patchedModule = exp !== undefined && exp.module !== "vmlinux" && (exp.module === target.name || patched.has(exp.module));
+  if (exp && !ref.local && !patchedModule) return { kind: "export", module: exp.module };
+  if (exp && patchedModule && exp.module !== target.name) {
+    const other = locate(ref, exp.module, k.moduleTable(exp.module), target);
+    if (other) return other;
+  }
   const inModule = target.name !== "vmlinux" ? locate(ref, target.name, k.moduleTable(target.name), target) : undefined;
   const found = inModule ?? locate(ref, "vmlinux", k.vmlinux, target);
   if (found) return found;
