@@ -125,8 +125,18 @@ function walk(dir: string, rel = "", out: string[] = []): string[] {
 
 /** A -p1 unified diff of `files` from the older to the newer source. */
 function patchOf(files: readonly string[]): string {
-  return files.map((file) => spawnSync("diff", ["-u", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)],
-    { encoding: "utf8", maxBuffer: 64 << 20 }).stdout).join("");
+  return files.map(fileDiff).join("");
+}
+
+const diffs = new Map<string, string>();
+function fileDiff(file: string): string {
+  let d = diffs.get(file);
+  if (d === undefined) {
+    d = spawnSync("diff", ["-u", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)],
+      { encoding: "utf8", maxBuffer: 64 << 20 }).stdout;
+    diffs.set(file, d);
+  }
+  return d;
 }
 
 /**
@@ -313,6 +323,39 @@ const changed = changedFiles.filter((f) => f.endsWith(".c")).sort(byHash);
  * hfsplus_fs.h) does not compile alone, and a livepatch engineer would build them together.
  */
 const siblings = (file: string): string[] => changedFiles.filter((f) => f !== file && path.dirname(f) === path.dirname(file)).sort();
+/** A header included by more .c files than this is not built with a fix (too many objects). */
+const MAX_INCLUDERS = 40;
+const includerCounts = new Map<string, number>();
+
+/** How many .c files of the older tree include `header` (by its include path, or its name nearby). */
+function includers(header: string): number {
+  if (!header.endsWith(".h")) return 0;
+  const known = includerCounts.get(header);
+  if (known !== undefined) return known;
+  const m = /^(?:include|arch\/[^/]+\/include)\/(.+)$/.exec(header);
+  const pattern = m ? `#include [<"]${m[1]!.replace(/[.]/g, "\\.")}[>"]` : `#include "${path.basename(header).replace(/[.]/g, "\\.")}"`;
+  const r = spawnSync("grep", ["-rlE", "--include=*.c", pattern, m ? "." : path.dirname(header)], { cwd: oldDir, encoding: "utf8", maxBuffer: 64 << 20 });
+  const n = (r.stdout ?? "").split("\n").filter(Boolean).length;
+  includerCounts.set(header, n);
+  return n;
+}
+
+/**
+ * The update's other changed files whose diff names an identifier of the compiler's complaint
+ * (‘hci_req_sync_lock’ → include/net/bluetooth/hci_sync.h), not already in `have`.
+ */
+function namedBy(message: string, have: readonly string[]): string[] {
+  const ids = [...message.matchAll(/[‘'"]([A-Za-z_][A-Za-z0-9_]{3,})[’'"]/g)].map((x) => x[1]!);
+  if (!ids.length) return [];
+  const out: string[] = [];
+  for (const f of changedFiles) {
+    if (have.includes(f) || out.length >= 4) continue;
+    const diff = patchOf([f]).split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n");
+    if (ids.some((id) => new RegExp(`\\b${id}\\b`).test(diff))) out.push(f);
+  }
+  return out;
+}
+
 /**
  * Cases run in the order of their names' hashes, not alphabetically: a run stopped early (the 6.1
  * pair has over a thousand changed files, most in drivers/) is then a fair sample of the whole
@@ -356,14 +399,27 @@ for (const file of changed) {
   fs.writeFileSync(patch, patchText);
   log(`${file} …`);
   let r = runCase(file, patch, patchSha, path.join(work, "modules"));
-  const others = siblings(file);
-  if (r.outcome === "build-error" && others.length) {
-    const together = path.join(work, "patches", `${file.replace(/\//g, "__")}+dir.patch`);
+  let others = siblings(file);
+  for (let attempt = 0; r.outcome === "build-error" && attempt < 2; attempt++) {
+    // First the directory's other changes; then also the changed files elsewhere (include/
+    // headers mostly) whose diff names an identifier the compiler complained about.
+    if (attempt === 1) {
+      const named = namedBy(`${r.reason}`, [file, ...others]);
+      const tooWide = named.filter((h) => includers(h) > MAX_INCLUDERS);
+      if (tooWide.length) {
+        r = { ...r, reason: `${r.reason} (needs ${tooWide.join(", ")} of the same update, included by more than ${MAX_INCLUDERS} files: not built here)` };
+        break;
+      }
+      if (!named.length) break;
+      others = [...others, ...named];
+    }
+    if (!others.length) continue;
+    const together = path.join(work, "patches", `${file.replace(/\//g, "__")}+${attempt ? "named" : "dir"}.patch`);
     fs.writeFileSync(together, patchOf([file, ...others]));
-    log(`${file}: does not compile alone (${r.reason}); again with ${others.join(", ")}`);
+    log(`${file}: does not compile (${r.reason.slice(0, 160)}); again with ${others.join(", ")}`);
     const again = runCase(file, together, patchSha, path.join(work, "modules"));
     r = { ...again, with: others, buildSeconds: r.buildSeconds + again.buildSeconds,
-      ...(again.outcome === "build-error" ? { reason: `${r.reason} (also with ${others.join(", ")}: ${again.reason})` } : {}) };
+      ...(again.outcome === "build-error" ? { reason: `${again.reason} (with ${others.join(", ")})` } : {}) };
   }
   log(`${file}: ${r.outcome}${r.reason ? ` — ${r.reason}` : ""} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
   fs.appendFileSync(resultsFile, JSON.stringify(r) + "\n");
