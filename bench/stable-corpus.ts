@@ -168,7 +168,7 @@ function firstReason(stdout: string, stderr: string): string {
 
 /** A compile error's first compiler message (file:line: error: …), when klp's error carries one. */
 function compilerError(stdout: string, stderr: string): string | undefined {
-  return `${stdout}\n${stderr}`.split("\n").find((l) => /:\d+:\d+: error:/.test(l))?.trim().replace(/^.*?(\S+:\d+:\d+: error:)/, "$1");
+  return `${stdout}\n${stderr}`.split("\n").find((l) => /:\d+:\d+: (fatal )?error:/.test(l))?.trim().replace(/^.*?(\S+:\d+:\d+: (fatal )?error:)/, "$1").replace(/",?$/, "");
 }
 
 /** insmod's exit status is the errno of init_module. */
