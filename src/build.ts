@@ -32,6 +32,12 @@ export interface BuildOptions {
   readonly outDir: string;
   readonly name?: string;
   readonly replace?: boolean;
+  /**
+   * Leave changed `__init`/`__exit` code and data out instead of refusing them: the user accepts
+   * that they take effect at the next boot (a stable fix often touches an init function beside
+   * the runtime one: arch/x86/kvm/svm's sev_hardware_setup with nested.c's runtime fix).
+   */
+  readonly ignoreInitChanges?: boolean;
 }
 
 export interface BuildStep {
@@ -46,6 +52,8 @@ export interface ObjectSummary {
   readonly changed: readonly string[];
   readonly new: readonly string[];
   readonly klpRelocations: readonly string[];
+  /** Changed parts left out on purpose, each with why (built-in `__exit`, accepted `__init` …). */
+  readonly ignored: readonly string[];
 }
 
 export interface BuildResult {
@@ -113,7 +121,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   for (const n of offsets) log(`note: ${n.replace(/\.$/, "")} of ${t.source.package} ${t.source.version}: check that the functions it changed are the ones meant`);
 
   const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), {
-    layouts: tree.layouts, builtIn: klpObjectName(tree.dir, obj) === "vmlinux",
+    layouts: tree.layouts, builtIn: klpObjectName(tree.dir, obj) === "vmlinux", ignoreInitChanges: opts.ignoreInitChanges === true,
   }) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
   const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
@@ -201,7 +209,8 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
       }
       callbacks.set(target.name, cbs);
       shipped.push({ name: `klp-${i}.o`, data: writeElf(em.object) });
-      summaries.push({ object: obj, target: target.name, changed: a.sel.changed.map((c) => c.name), new: a.sel.new.map((c) => c.name), klpRelocations: klpRefs });
+      summaries.push({ object: obj, target: target.name, changed: a.sel.changed.map((c) => c.name), new: a.sel.new.map((c) => c.name), klpRelocations: klpRefs,
+        ignored: [...a.sel.ignoredWhy].map(([n, why]) => `${n}: ${why}`) });
     });
   }, () => `${plan.size} symbol(s) need klp relocations`);
 

@@ -8,7 +8,8 @@ import { resolveTarget } from "../target/resolve.js";
 import { DEFAULT_KERNEL } from "../target/target.js";
 import { parseCommand, targetRequest } from "./args.js";
 
-export const buildHelp = `usage: klp build --patch FIX.patch [--kernel ${DEFAULT_KERNEL}] [--source DIR] [-o DIR] [--name N] [--replace] [--json]
+export const buildHelp = `usage: klp build --patch FIX.patch [--kernel ${DEFAULT_KERNEL}] [--source DIR] [-o DIR] [--name N] [--replace]
+                 [--ignore-init-changes] [--json]
 
 Build a livepatch module for a Debian kernel from a source patch: compile the objects the patch
 touches before and after it in the kernel's exact source (the linux-source package of the image's
@@ -28,6 +29,9 @@ DIR/<name>.ko with kbuild.
   -o, --output D  where to write <name>.ko (default: .)
   --name N        livepatch module name (default: livepatch_<patch file name>)
   --replace       cumulative patch: atomically replaces all earlier livepatches
+  --ignore-init-changes
+                  leave changed __init/__exit code and data out (listed as ignored) instead
+                  of refusing them: they take effect at the next boot or module load
   --json          print the summary (or the refusal) as JSON
   --arch arm64 --emit-objects-only
                   Debian's 6.12 source with its arm64 config: build, diff and write one
@@ -43,6 +47,7 @@ export function buildCommand(argv: string[]): number {
     output: { type: "string", short: "o", default: "." },
     name: { type: "string" },
     replace: { type: "boolean" },
+    "ignore-init-changes": { type: "boolean" },
     json: { type: "boolean" },
     arch: { type: "string" },
     "emit-objects-only": { type: "boolean" },
@@ -61,7 +66,7 @@ export function buildCommand(argv: string[]): number {
   if (values["emit-objects-only"]) throw badInput(undefined, "build: --emit-objects-only goes with --arch arm64");
   const target = resolveTarget(targetRequest(values), log);
   const r = runBuild(target, {
-    patch, outDir: values["output"] as string, replace: values["replace"] === true,
+    patch, outDir: values["output"] as string, replace: values["replace"] === true, ignoreInitChanges: values["ignore-init-changes"] === true,
     ...(values["name"] ? { name: values["name"] as string } : {}),
   }, log);
   if (json) {
@@ -72,6 +77,7 @@ export function buildCommand(argv: string[]): number {
   for (const o of r.objects) {
     lines.push(`  ${o.target === "vmlinux" ? "vmlinux" : `module ${o.target}`} (${o.object}): patched ${o.changed.join(", ") || "-"}${o.new.length ? `; new ${o.new.join(", ")}` : ""}${o.klpRelocations.length ? `; klp symbols ${o.klpRelocations.join(" ")}` : ""}`);
   }
+  for (const o of r.objects) for (const i of o.ignored) lines.push(`  left out of ${o.object}: ${i}`);
   if (r.unchangedObjects.length) lines.push(`  unchanged: ${r.unchangedObjects.join(", ")}`);
   for (const n of r.patchOffsets) lines.push(`  note: ${n} — check that the patched functions are the ones meant`);
   lines.push(`  checked: ${r.check.verdict} (klp check on the written module: ${r.check.functions} function(s))`);

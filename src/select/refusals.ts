@@ -46,7 +46,7 @@ export function builtInExitReason(section: string): string {
 }
 
 /** The advice for a changed __init/__exit part: what to do instead, or how to accept it. */
-export const INIT_HINT = "do the one-time work in a klp pre-patch callback; or, if the change may wait for the next boot, run klp diff with --ignore-init-changes";
+export const INIT_HINT = "do the one-time work in a klp pre-patch callback; or, if the change may wait for the next boot, give klp build or klp diff --ignore-init-changes";
 
 /** `noinstr` code runs where ftrace must not; the livepatch core cannot redirect it. */
 export function isNoinstrSection(name: string): boolean {

@@ -37,6 +37,10 @@ export interface E2eCase {
   kernel?: string;
   /** Build in klpkit's exact tree of this other kernel (--source): the byte proof must refuse it. */
   sourceOf?: string;
+  /** More `klp build` arguments (--ignore-init-changes). */
+  buildArgs?: string[];
+  /** A regex the build's summary must match (what it says it left out, say). */
+  summary?: string;
   why: string;
 }
 
@@ -178,7 +182,7 @@ export function e2eTests(cases: readonly Case[]): void {
         earlier.push("--preload", path.join(out, `${baseName}.ko`));
       }
       const source = spec.sourceOf ? ["--source", kernelTree(spec.sourceOf)] : [];
-      const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...targetArgs(target), ...source, ...(spec.replace ? ["--replace"] : [])], BUILD_TIMEOUT);
+      const build = runKlp(["build", "--patch", patch, "-o", out, "--name", modName, ...targetArgs(target), ...source, ...(spec.replace ? ["--replace"] : []), ...(spec.buildArgs ?? [])], BUILD_TIMEOUT);
       const expected = spec.buildExit ?? 0;
       assert.equal(build.status, expected, `klp build exit ${build.status}\n${build.stderr}\n${build.stdout}`);
       if (expected !== 0) {
@@ -188,6 +192,7 @@ export function e2eTests(cases: readonly Case[]): void {
       }
       assert.ok(fs.existsSync(ko));
       assert.match(build.stdout, /proven: [1-9]\d* function\(s\)/, "the byte proof ran");
+      if (spec.summary) assert.match(build.stdout, new RegExp(spec.summary), "the build's summary");
       const script = path.join(out, `${modName}.check.sh`);
       fs.writeFileSync(script, `${spec.check}\n`);
       const orders = spec.module ? [["--preload", spec.module], ["--postload", spec.module]] : [[]];
