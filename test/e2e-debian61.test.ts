@@ -1,6 +1,6 @@
-// End to end on Debian 12's default kernel (6.1.0-56-amd64): test/e2e, test/fixes, and test/exact,
-// whose cases each name their 6.1 kernel, and a wrong --source tree the byte proof must refuse.
-// The cases run as test/support/e2e-suite.ts describes.
+// End to end on Debian 12's default kernel (6.1.0-56-amd64): test/e2e and test/fixes
+// (test/exact and test/stable are in e2e-debian61-more). The cases run as
+// test/support/e2e-suite.ts describes.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
