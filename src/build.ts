@@ -120,8 +120,11 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   // function than the author meant, so the summary says which hunks moved beside what changed.
   for (const n of offsets) log(`note: ${n.replace(/\.$/, "")} of ${t.source.package} ${t.source.version}: check that the functions it changed are the ones meant`);
 
+  // vmlinux or the module each object is linked into: the diff, the resolution and the klp
+  // objects all need it.
+  const objectNames = new Map(objects.map((obj) => [obj, klpObjectName(tree.dir, obj)] as const));
   const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), {
-    layouts: tree.layouts, builtIn: klpObjectName(tree.dir, obj) === "vmlinux", ignoreInitChanges: opts.ignoreInitChanges === true,
+    layouts: tree.layouts, builtIn: objectNames.get(obj) === "vmlinux", ignoreInitChanges: opts.ignoreInitChanges === true,
   }) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
   const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
@@ -144,11 +147,11 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const proofRequests: ProofRequest[] = [];
   const newGlobals = new Set(changedPairs.flatMap(({ a }) => a.sel.new.map((c) => c.name)
     .filter((n) => a.p.functions.some((f) => f.name === n && f.sym.bind !== STB_LOCAL))));
-  const patchedObjects = new Set(changedPairs.map(({ obj }) => klpObjectName(tree.dir, obj)));
+  const patchedObjects = new Set(changedPairs.map(({ obj }) => objectNames.get(obj)!));
   step("klp relocations", () => {
     let n = 0;
     changedPairs.forEach(({ obj, a }, i) => {
-      const target: TargetObject = { name: klpObjectName(tree.dir, obj), sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
+      const target: TargetObject = { name: objectNames.get(obj)!, sourceFile: a.o.sourceFile, definedNames: definedNames(a) };
       const em = emitObject(a.o, a.p, a.corr, a.sel);
       for (const key of keysThroughTrampolines(em.object, k.exports)) em.externs.delete(key);
       const exposed = exposeStaticCallKeys(em.object, a.p.arch.relocAbs64);

@@ -52,9 +52,8 @@ export interface ProofResult extends ProofCounts {
 const hex = (n: number) => `0x${n.toString(16)}`;
 const bytesHex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
 
-/** What a relocation of the build points at, as the running kernel would name it. */
 /**
- * What a reference names. `also`: the other names at the same place of a .ko. Without lockdep,
+ * What a relocation of the build points at, as the running kernel would name it. `also`: the other names at the same place of a .ko. Without lockdep,
  * `struct lock_class_key` is empty, so every `__key.N` of an object (spin_lock_init,
  * mutex_init …) has size 0 and shares its address with the others and with the next object
  * (hidp.ko: `__key.61` and `hidp_sk_list`); any of them is the same place.
@@ -177,18 +176,21 @@ function sameExpected(a: Expected, b: Expected): boolean {
   return true;
 }
 
+/** The entities of `k` starting at `value` (in section `shndx`, when given). */
+function entitiesAt(k: KObject, shndx: number | undefined, value: number): (KFunction | KData)[] {
+  const out: (KFunction | KData)[] = [];
+  for (const x of k.byIndex.values()) if (x.sym.value === value && (shndx === undefined || x.sym.shndx === shndx)) out.push(x);
+  return out;
+}
+
 /** The entity of `k` starting at `value` (in section `shndx`, when given), with that name if given. */
 function entityAt(k: KObject, shndx: number | undefined, value: number, name?: string): KFunction | KData | undefined {
-  for (const x of k.byIndex.values()) {
-    if (x.sym.value === value && (shndx === undefined || x.sym.shndx === shndx) && (name === undefined || x.name === name)) return x;
-  }
-  return undefined;
+  return entitiesAt(k, shndx, value).find((x) => name === undefined || x.name === name);
 }
 
 /** Every name of `k`'s entities starting at `value` of section `shndx`, as one Expected. */
 function namedAt(k: KObject, shndx: number, value: number): Expected | undefined {
-  const names: string[] = [];
-  for (const x of k.byIndex.values()) if (x.sym.value === value && x.sym.shndx === shndx) names.push(x.name);
+  const names = entitiesAt(k, shndx, value).map((x) => x.name);
   return names.length ? { kind: "name", name: names[0]!, also: names.slice(1) } : undefined;
 }
 
