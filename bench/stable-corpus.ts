@@ -132,7 +132,8 @@ const diffs = new Map<string, string>();
 function fileDiff(file: string): string {
   let d = diffs.get(file);
   if (d === undefined) {
-    d = spawnSync("diff", ["-u", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)],
+    // -N: a header the update adds (include/rdma/iter.h in 6.1.176) is a diff from nothing.
+    d = spawnSync("diff", ["-uN", "--label", `a/${file}`, "--label", `b/${file}`, path.join(oldDir, file), path.join(newDir, file)],
       { encoding: "utf8", maxBuffer: 64 << 20 }).stdout;
     diffs.set(file, d);
   }
@@ -295,7 +296,11 @@ function report(results: CaseResult[], total: number, pending: number): string {
     const rs = by(o).sort((a, b) => a.file.localeCompare(b.file));
     if (!rs.length) continue;
     L.push(`## ${o} (${rs.length})`, "");
-    for (const r of rs) L.push(`- \`${r.file}\`${r.with ? ` (with ${r.with.join(", ")})` : ""}: ${r.reason.replace(/^\S+\.patch: /, "")}`);
+    for (const r of rs) {
+      // Results recorded before the with-list had a field of its own repeat it in the reason.
+      const reason = r.reason.replace(/^\S+\.patch: /, "").split(r.with ? ` (with ${r.with.join(", ")})` : "\0").join("");
+      L.push(`- \`${r.file}\`${r.with ? ` (with ${r.with.join(", ")})` : ""}: ${reason}`);
+    }
     L.push("");
   }
   L.push(`## live (${live.length})`, "");
@@ -317,6 +322,8 @@ const changedFiles = walk(newDir).filter((f) => {
   return fs.existsSync(o) && !fs.readFileSync(o).equals(fs.readFileSync(path.join(newDir, f)));
 });
 const changed = changedFiles.filter((f) => f.endsWith(".c")).sort(byHash);
+/** Headers the update adds; a fix that includes one does not compile without it. */
+const addedHeaders = walk(newDir).filter((f) => f.endsWith(".h") && !fs.existsSync(path.join(oldDir, f)));
 /**
  * The update's other changes in a file's directory (.c and local .h): a fix split across files
  * (fs/hfsplus/super.c calling a helper the same fix added to bfind.c and declared in
@@ -346,8 +353,10 @@ function includers(header: string): number {
  */
 function namedBy(message: string, have: readonly string[]): string[] {
   const ids = [...message.matchAll(/[‘'"]([A-Za-z_][A-Za-z0-9_]{3,})[’'"]/g)].map((x) => x[1]!);
-  if (!ids.length) return [];
-  const out: string[] = [];
+  // "fatal error: rdma/iter.h: No such file or directory": a header the same update adds.
+  const missing = /fatal error: (\S+\.h): No such file/.exec(message)?.[1];
+  const out = missing ? addedHeaders.filter((h) => (h === missing || h.endsWith(`/${missing}`)) && !have.includes(h)) : [];
+  if (!ids.length) return out;
   for (const f of changedFiles) {
     if (have.includes(f) || out.length >= 4) continue;
     const diff = patchOf([f]).split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n");
@@ -400,10 +409,11 @@ for (const file of changed) {
   log(`${file} …`);
   let r = runCase(file, patch, patchSha, path.join(work, "modules"));
   let others = siblings(file);
-  for (let attempt = 0; r.outcome === "build-error" && attempt < 2; attempt++) {
+  for (let attempt = 0; r.outcome === "build-error" && attempt < 3; attempt++) {
     // First the directory's other changes; then also the changed files elsewhere (include/
-    // headers mostly) whose diff names an identifier the compiler complained about.
-    if (attempt === 1) {
+    // headers mostly) whose diff names an identifier the compiler complained about, or that
+    // the update adds; once more if the wider fix stops at a further such file.
+    if (attempt >= 1) {
       const named = namedBy(`${r.reason}`, [file, ...others]);
       const tooWide = named.filter((h) => includers(h) > MAX_INCLUDERS);
       if (tooWide.length) {
@@ -414,12 +424,12 @@ for (const file of changed) {
       others = [...others, ...named];
     }
     if (!others.length) continue;
-    const together = path.join(work, "patches", `${file.replace(/\//g, "__")}+${attempt ? "named" : "dir"}.patch`);
+    const together = path.join(work, "patches", `${file.replace(/\//g, "__")}+${attempt ? `named${attempt > 1 ? attempt : ""}` : "dir"}.patch`);
     fs.writeFileSync(together, patchOf([file, ...others]));
     log(`${file}: does not compile (${r.reason.slice(0, 160)}); again with ${others.join(", ")}`);
     const again = runCase(file, together, patchSha, path.join(work, "modules"));
     r = { ...again, with: others, buildSeconds: r.buildSeconds + again.buildSeconds,
-      ...(again.outcome === "build-error" ? { reason: `${again.reason} (with ${others.join(", ")})` } : {}) };
+      };
   }
   log(`${file}: ${r.outcome}${r.reason ? ` — ${r.reason}` : ""} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
   fs.appendFileSync(resultsFile, JSON.stringify(r) + "\n");

@@ -4,8 +4,8 @@
 // definition of the name), then the proof — each candidate the configuration builds is compiled
 // in the target's tree and must define the function in its symbol table, in the right livepatch
 // object (vmlinux or the module). Same-named statics in several objects are told apart the way
-// `sympos` is: by kallsyms position (vmlinux is linked object by object, so an object's unique
-// names lie around its copy) or, in a module, by the STT_FILE the symbol follows.
+// `sympos` is: by kallsyms position (vmlinux and modules are linked object by object, so an
+// object's unique names lie around its copy) or, in a module that has them, by STT_FILE.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -16,7 +16,7 @@ import { klpObjectName } from "../kbuild/object-info.js";
 import { buildOriginalObjects } from "../kbuild/tree.js";
 import { readKernelObject } from "../read.js";
 import type { KObject } from "../object/kobject.js";
-import type { KernelSymbol, KernelView } from "../target/symbols.js";
+import { nearestCopy, type KernelSymbol, type KernelView, type SymbolTable } from "../target/symbols.js";
 import { isText } from "./functions.js";
 import type { PreparedTree } from "../target/tree.js";
 
@@ -88,15 +88,14 @@ export function sourceCandidates(tree: string, dirs: readonly string[], name: st
 const definesSymbol = (o: KObject, name: string) => o.elf.symbols.some((s) => s.type === STT_FUNC && s.name === name && s.shndx !== 0);
 
 /**
- * Which of the same-named vmlinux symbols `copies` an object holds: the one nearest the
- * object's names that are unique in kallsyms (vmlinux is linked object by object). Undefined
- * when the object has no such anchor or two copies are equally near.
+ * Which of the same-named symbols `copies` of `table` (vmlinux's, or a module's) an object holds:
+ * the one nearest the object's functions whose names are unique there. Undefined when the object
+ * has no such anchor or two copies are equally near.
  */
-function copyIn(c: DefiningObject, copies: readonly KernelSymbol[], k: KernelView): KernelSymbol | undefined {
-  const anchors = c.compiled.functions.map((f) => k.vmlinux.byName.get(f.name)).filter((l) => l?.length === 1).map((l) => l![0]!.address);
-  if (!anchors.length) return undefined;
-  const scored = copies.map((s) => ({ s, d: Math.min(...anchors.map((a) => Math.abs(a - s.address))) })).sort((a, b) => a.d - b.d);
-  return scored.length > 1 && scored[0]!.d === scored[1]!.d ? undefined : scored[0]!.s;
+function copyIn(c: DefiningObject, copies: readonly KernelSymbol[], table: SymbolTable): KernelSymbol | undefined {
+  const anchors = c.compiled.functions.map((f) => table.byName.get(f.name)).filter((l) => l?.length === 1).map((l) => l![0]!);
+  const r = nearestCopy(copies, anchors);
+  return "copy" in r ? r.copy : undefined;
 }
 
 /**
@@ -138,10 +137,14 @@ function pickCopy(name: string, object: string, at: KernelSymbol, cands: readonl
   // With one kallsyms symbol of that name, the one object defining it is its object. With
   // several, each object must be shown to hold the very copy old_sympos picks, even when only
   // one object was found (the other copy may come from a file the search cannot see).
-  const copies = (object === "vmlinux" ? k.vmlinux : k.moduleTable(object)).byName.get(name)?.filter(isText) ?? [];
+  const table = object === "vmlinux" ? k.vmlinux : k.moduleTable(object);
+  const copies = table.byName.get(name)?.filter(isText) ?? [];
+  // A module's STT_FILE symbols settle it when it has them; Debian's modules have none, and then
+  // the object's neighbours do, as in vmlinux.
+  const byFile = (c: DefiningObject) => at.file !== undefined && path.basename(c.compiled.sourceFile ?? "") === at.file
+    && copies.filter((s) => s.file === at.file).length === 1;
   const holds = (c: DefiningObject) => copies.length <= 1 ? true
-    : object === "vmlinux" ? copyIn(c, copies, k) === at
-    : at.file !== undefined && path.basename(c.compiled.sourceFile ?? "") === at.file && copies.filter((s) => s.file === at.file).length === 1;
+    : object !== "vmlinux" && at.file !== undefined ? byFile(c) : copyIn(c, copies, table) === at;
   const picked = cands.filter(holds);
   if (picked.length === 1) return { found: picked[0]! };
   return { why: picked.length ? `${picked.map((c) => c.object).join(", ")} all define ${name}; cannot tell which holds the one patched`

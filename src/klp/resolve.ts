@@ -2,7 +2,7 @@
 // an ordinary relocation (exported, so the module loader resolves it and modversions checks
 // it) or a klp relocation against `.klp.sym.<object>.<name>,<sympos>`.
 import { refuse, type KlpError } from "../errors.js";
-import type { KernelSymbol, KernelView, SymbolTable } from "../target/symbols.js";
+import { nearestCopy, type KernelSymbol, type KernelView, type SymbolTable } from "../target/symbols.js";
 
 export interface ExternRef {
   readonly name: string;
@@ -58,13 +58,10 @@ function pickByAnchors(name: string, object: string, table: SymbolTable, candida
     const hits = table.byName.get(d.name);
     if (hits?.length === 1 && isText(hits[0]!) === isFunction) anchors.push(hits[0]!);
   }
-  const distance = (c: KernelSymbol) => Math.min(...anchors.filter((a) => a.section === c.section).map((a) => Math.abs(a.address - c.address)));
-  const scored = candidates.map((c) => ({ c, d: distance(c) })).sort((a, b) => a.d - b.d);
-  if (!anchors.length || scored[0]!.d === Infinity) {
-    throw ambiguous(name, object, candidates.length, `no other symbol of ${target.sourceFile ?? "the object"} locates it`);
-  }
-  if (scored.length > 1 && scored[0]!.d === scored[1]!.d) throw ambiguous(name, object, candidates.length, "two are equally close to the object's other symbols");
-  return scored[0]!.c;
+  const r = nearestCopy(candidates, anchors);
+  if ("copy" in r) return r.copy;
+  throw ambiguous(name, object, candidates.length, r.why === "tie" ? "two are equally close to the object's other symbols"
+    : `no other symbol of ${target.sourceFile ?? "the object"} locates it`);
 }
 
 function locate(ref: ExternRef, object: string, table: SymbolTable, target: TargetObject): Resolution | undefined {

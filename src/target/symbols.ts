@@ -81,6 +81,23 @@ export function moduleSymbols(koPath: string, data: Buffer): SymbolTable {
   return indexByName(symbols);
 }
 
+/**
+ * Which of same-named `copies` (in vmlinux or one module) belongs to an object, judged by its
+ * `anchors` (symbols of that object whose names are unique in the table): vmlinux and a module
+ * are both linked object by object, so the copy nearest an anchor is the object's. In a module,
+ * addresses are offsets in a section and compare only within one. hci_uart.ko holds two static
+ * hci_uart_close (hci_ldisc.o, hci_serdev.o) and, as Debian ships it, no STT_FILE symbols.
+ */
+export function nearestCopy(copies: readonly KernelSymbol[], anchors: readonly KernelSymbol[]):
+  { readonly copy: KernelSymbol } | { readonly why: "no-anchor" | "tie" } {
+  const distance = (c: KernelSymbol) =>
+    Math.min(...anchors.filter((a) => a.section === c.section).map((a) => Math.abs(a.address - c.address)));
+  const scored = copies.map((c) => ({ c, d: distance(c) })).sort((a, b) => a.d - b.d);
+  if (!scored.length || scored[0]!.d === Infinity) return { why: "no-anchor" };
+  if (scored.length > 1 && scored[0]!.d === scored[1]!.d) return { why: "tie" };
+  return { copy: scored[0]!.c };
+}
+
 /** What klp needs to know about the target's symbols, loaded once per build. */
 export interface KernelView {
   readonly vmlinux: SymbolTable;
