@@ -114,34 +114,17 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
     const parent = parentName ? byName.get(parentName) : undefined;
     if (parent && carried.has(parent)) carried.add(f);
   }
-  // A changed local helper ftrace cannot hook travels with its callers: unchanged callers are
-  // patched too, so that all of them call the livepatch's copy (repeated: a pulled-in caller
-  // may be such a helper itself).
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const f of [...carried]) {
-      if (coldParentName(f.name) || !unpatchableFunction(p, f, p.arch, added.has(f))?.travels || !mayTravel(p, f)) continue;
-      for (const index of p.owners().get(f.sym.index) ?? []) {
-        const user = p.byIndex.get(index);
-        if (!user || user.kind !== "function") continue;
-        const caller = byName.get(coldParentName(user.name) ?? "") ?? user;
-        if (carried.has(caller) || isInitOrExitSection(caller.section.name)) continue;
-        const oi = corr.p2o.get(caller.sym.index);
-        const of = oi === undefined ? undefined : o.byIndex.get(oi);
-        changed.set(caller, { name: caller.name, ...(of && of.name !== caller.name ? { origName: of.name } : {}), section: caller.section.name,
-          reason: `calls ${f.name}, whose change ftrace cannot apply: patched to call the livepatch's copy` });
-        carried.add(caller);
-        for (const g of p.functions) if (coldParentName(g.name) === caller.name) carried.add(g);
-        grew = true;
-      }
-    }
-  }
+  // Asked of every carried function, and again after callers are pulled in: computed once each.
+  const unpatchable = once((f: KFunction) => unpatchableFunction(p, f, p.arch, added.has(f)));
+  const localOnly = once((f: KFunction) => mayTravel(p, f));
+  const mayTravelAlone = (f: KFunction) => !coldParentName(f.name) && unpatchable(f)?.travels === true && localOnly(f);
+  pullCallersOfTravellers(o, p, corr, byName, carried, changed, mayTravelAlone);
   const reported = (m: Map<KFunction, FunctionChange>) => [...m].filter(([f]) => !coldParentName(f.name)).map(([, c]) => c);
 
   for (const f of carried) {
     if (coldParentName(f.name)) continue;
-    const r = unpatchableFunction(p, f, p.arch, added.has(f));
-    if (r && r.travels && travelsWithCallers(p, f, carried)) {
+    const r = unpatchable(f);
+    if (r && r.travels && localOnly(f) && callersAllCarried(p, f, carried)) {
       // No klp_func for it: the carried callers call the livepatch's copy, and the running
       // kernel's copy stays for nobody.
       const c = changed.get(f)!;
@@ -199,15 +182,52 @@ function dataRefusal(od: KData, d: KData, reason: string): Refusal {
     hint: "set the new value from a klp post-patch callback, or leave the data alone and change the code that uses it" };
 }
 
+/** `fn` computed once per function. */
+function once<T>(fn: (f: KFunction) => T): (f: KFunction) => T {
+  const memo = new Map<KFunction, T>();
+  return (f) => {
+    if (!memo.has(f)) memo.set(f, fn(f));
+    return memo.get(f)!;
+  };
+}
+
 /**
- * Whether a changed function ftrace cannot hook may travel with its callers instead: a local
- * function (typically a `static inline` helper compiled out of line, which the kernel's `inline`
- * makes notrace: fs/namespace.c's `__do_sys_*`, `zero_user_segments.constprop.0`) whose every
- * caller in the object is carried, and whose address no data of the object holds (an ops table
- * would keep calling the running kernel's copy).
+ * A changed local helper ftrace cannot hook travels with its callers: its unchanged callers are
+ * patched too, so that all of them call the livepatch's copy. Repeated, since a pulled-in caller
+ * may be such a helper itself. Callers in `__init`/`__exit` code are left, and the helper is
+ * then refused.
  */
-function travelsWithCallers(p: KObject, f: KFunction, carried: ReadonlySet<KFunction>): boolean {
-  if (!mayTravel(p, f)) return false;
+function pullCallersOfTravellers(o: KObject, p: KObject, corr: Correlation, byName: ReadonlyMap<string, KFunction>,
+  carried: Set<KFunction>, changed: Map<KFunction, FunctionChange>, travels: (f: KFunction) => boolean): void {
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const f of [...carried]) {
+      if (!travels(f)) continue;
+      for (const index of p.owners().get(f.sym.index) ?? []) {
+        const user = p.byIndex.get(index);
+        if (!user || user.kind !== "function") continue;
+        const caller = byName.get(coldParentName(user.name) ?? "") ?? user;
+        if (carried.has(caller) || isInitOrExitSection(caller.section.name)) continue;
+        const oi = corr.p2o.get(caller.sym.index);
+        const of = oi === undefined ? undefined : o.byIndex.get(oi);
+        changed.set(caller, { name: caller.name, ...(of && of.name !== caller.name ? { origName: of.name } : {}), section: caller.section.name,
+          reason: `calls ${f.name}, whose change ftrace cannot apply: patched to call the livepatch's copy` });
+        carried.add(caller);
+        for (const g of p.functions) if (coldParentName(g.name) === caller.name) carried.add(g);
+        grew = true;
+      }
+    }
+  }
+}
+
+/**
+ * Whether every caller of a changed function ftrace cannot hook is carried, so that it may
+ * travel with them: a local function (typically a `static inline` helper compiled out of line,
+ * which the kernel's `inline` makes notrace: fs/namespace.c's `__do_sys_*`,
+ * `zero_user_segments.constprop.0`) whose address no data of the object holds (`mayTravel`:
+ * an ops table would keep calling the running kernel's copy).
+ */
+function callersAllCarried(p: KObject, f: KFunction, carried: ReadonlySet<KFunction>): boolean {
   for (const index of p.owners().get(f.sym.index) ?? []) {
     const caller = p.byIndex.get(index);
     if (!caller || caller.kind !== "function" || (caller !== f && !carried.has(caller))) return false;
