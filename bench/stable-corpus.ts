@@ -53,10 +53,10 @@ const work = path.join(values.dir ?? process.env["KLP_CORPUS_DIR"] ?? "/work/sta
 const log = (s: string) => process.stderr.write(`stable-corpus: ${s}\n`);
 
 /**
- * no-device: a driver module that does not load in qemu without its hardware; the livepatch loads
+ * not-loadable: a driver module that does not load in qemu without its hardware; the livepatch loads
  * and enables with it absent, but its patching cannot be shown here.
  */
-type Outcome = "live" | "refused" | "nothing" | "build-error" | "vm-failure" | "no-device";
+type Outcome = "live" | "refused" | "nothing" | "build-error" | "vm-failure" | "not-loadable";
 interface CaseResult {
   file: string;
   patchSha: string;
@@ -261,7 +261,7 @@ function runCase(file: string, patch: string, patchSha: string, outDir: string):
       base.vmSeconds += alone.seconds;
       base.vm.push({ order: "absent", ok: alone.status === 0, seconds: alone.seconds, detail: alone.status === 0 ? "loaded and enabled with the module absent" : reasonOf(alone.stdout, alone.stderr) });
       if (alone.status !== 0) break;
-      return { ...base, outcome: "no-device", reason: `${noDevice[1]} does not load in qemu (insmod: ${errnoName(Number(noDevice[2]))}); the livepatch loads and enables with it absent` };
+      return { ...base, outcome: "not-loadable", reason: `${noDevice[1]} does not load in qemu (insmod: ${errnoName(Number(noDevice[2]))}); the livepatch loads and enables with it absent` };
     }
   }
   const bad = base.vm.find((r) => !r.ok);
@@ -273,7 +273,7 @@ const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math
 
 function report(results: CaseResult[], total: number, pending: number): string {
   const by = (o: Outcome) => results.filter((r) => r.outcome === o);
-  const live = by("live"), decided = results.filter((r) => r.outcome !== "refused" && r.outcome !== "nothing" && r.outcome !== "no-device");
+  const live = by("live"), decided = results.filter((r) => r.outcome !== "refused" && r.outcome !== "nothing" && r.outcome !== "not-loadable");
   const compiled = decided.filter((r) => r.outcome !== "build-error");
   const late = live.filter((r) => r.vm.some((v) => v.order === "postload"));
   const klpRan = results.filter((r) => r.buildSeconds > 0);
@@ -285,14 +285,14 @@ function report(results: CaseResult[], total: number, pending: number): string {
     `- changed .c files: ${total}; finished: ${results.length}${pending ? `; not yet run: ${pending}` : ""}`,
     `- live: ${live.length} (${late.length} module fixes also late-patched: module absent at load, patched on arrival)`,
     `- refused: ${by("refused").length}; nothing to patch: ${by("nothing").length}; build error: ${by("build-error").length}; VM failure: ${by("vm-failure").length}; ` +
-      `module does not load in qemu: ${by("no-device").length}`,
+      `module does not load in qemu: ${by("not-loadable").length}`,
     `- live among cases neither refused nor nothing to patch (nor a driver qemu cannot load): ${live.length}/${decided.length}${pct(live.length, decided.length)}`,
     `- live among those whose fix compiles on the older tree: ${live.length}/${compiled.length}${pct(live.length, compiled.length)}`,
     `- median klp build ${median(klpRan.map((r) => r.buildSeconds)).toFixed(1)} s over ${klpRan.length} builds; ` +
       `median VM time ${median(live.concat(by("vm-failure")).map((r) => r.vmSeconds)).toFixed(1)} s per case (all its boots)`,
     "",
   ];
-  for (const o of ["vm-failure", "build-error", "no-device", "refused", "nothing"] as const) {
+  for (const o of ["vm-failure", "build-error", "not-loadable", "refused", "nothing"] as const) {
     const rs = by(o).sort((a, b) => a.file.localeCompare(b.file));
     if (!rs.length) continue;
     L.push(`## ${o} (${rs.length})`, "");
@@ -380,7 +380,9 @@ const done = new Map<string, CaseResult>();
 const redo = new Set((values.redo ?? "").split(",").filter(Boolean));
 if (fs.existsSync(resultsFile)) {
   for (const l of fs.readFileSync(resultsFile, "utf8").split("\n").filter(Boolean)) {
-    const r = JSON.parse(l) as CaseResult;
+    const read = JSON.parse(l) as CaseResult | (Omit<CaseResult, "outcome"> & { outcome: "no-device" });
+    // Recorded before the outcome covered every insmod errno, not ENODEV alone.
+    const r: CaseResult = read.outcome === "no-device" ? { ...read, outcome: "not-loadable" } : read;
     if (redo.has(r.outcome)) done.delete(`${r.file} ${r.patchSha}`);
     else done.set(`${r.file} ${r.patchSha}`, r);
   }
