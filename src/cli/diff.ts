@@ -2,6 +2,7 @@
 import { runDiff } from "../diff.js";
 import { diffJson, diffText } from "../report/diff-report.js";
 import { parseCommand } from "./args.js";
+import { writeAll } from "./write.js";
 
 export const diffHelp = `usage: klp diff <orig.o> <patched.o> [-o OUT.o] [--json] [--ignore-init-changes]
 
@@ -31,6 +32,6 @@ export function diffCommand(argv: string[]): number {
     ...(output ? { output } : {}),
     ignoreInitChanges: values["ignore-init-changes"] === true,
   });
-  process.stdout.write((values["json"] ? JSON.stringify(diffJson(r), null, 2) : diffText(r)) + "\n");
+  writeAll(1, (values["json"] ? JSON.stringify(diffJson(r), null, 2) : diffText(r)) + "\n");
   return r.exitCode;
 }

@@ -3,6 +3,7 @@
 // module is loaded only when it runs: `klp diff` runs once per object pair and must not pay for
 // what `klp build` and `klp vm-test` load (node:crypto, child_process, zlib, the VM harness).
 import { badInput, KlpError, refusalLine } from "../errors.js";
+import { writeAll } from "./write.js";
 
 type Command = (argv: string[]) => number;
 
@@ -51,11 +52,11 @@ const argv = process.argv.slice(2);
 function fail(e: unknown) {
   if (e instanceof KlpError) {
     const lines = [...e.refusals.map(refusalLine), ...e.details, ...(e.hint ? [`hint: ${e.hint}`] : [])];
-    process.stderr.write(`klp: ${e.message}\n${lines.map((d) => `  ${d}\n`).join("")}`);
-    if (JSON_ERRORS.has(argv[0] ?? "") && argv.includes("--json")) process.stdout.write(errorJson(e) + "\n");
+    writeAll(2, `klp: ${e.message}\n${lines.map((d) => `  ${d}\n`).join("")}`);
+    if (JSON_ERRORS.has(argv[0] ?? "") && argv.includes("--json")) writeAll(1, errorJson(e) + "\n");
     process.exitCode = e.code;
   } else {
-    process.stderr.write(`klp: internal error: ${e instanceof Error ? e.message : String(e)} (please report this with the input files)\n`);
+    writeAll(2, `klp: internal error: ${e instanceof Error ? e.message : String(e)} (please report this with the input files)\n`);
     process.exitCode = 70;
   }
 }
