@@ -3,6 +3,7 @@
 // static above it; `foo.isra.0` becomes `foo.isra.1`), so names are compared without them and
 // ties are broken by what the entities belong to, their content, then their order.
 import type { Entity, KData, KObject } from "../object/kobject.js";
+import { isCounted } from "../object/names.js";
 
 export interface Correlation {
   /** Symbol index in the original → symbol index in the patched object. */
@@ -30,7 +31,11 @@ class Pairing {
   /** Pairs two candidate lists for one key, narrowing step by step while ambiguity remains. */
   pairCandidates<T extends Entity>(os: T[], ps: T[]) {
     if (os.length === 1 && ps.length === 1) return this.pair(os[0]!, ps[0]!);
-    const narrowings: ((e: T) => string)[] = [(e) => e.name, (e) => e.bytes.toString("latin1")];
+    // A counted name (__UNIQUE_ID_alias688) may name another entity of the same stem in the
+    // other build, so for those the exact name is no evidence: content, then order.
+    const content = (e: T) => e.bytes.toString("latin1");
+    const counted = os.every((e) => isCounted(e.name)) && ps.every((e) => isCounted(e.name));
+    const narrowings: ((e: T) => string)[] = counted ? [content] : [(e) => e.name, content];
     let restO = os, restP = ps;
     for (const by of narrowings) {
       const go = groupBy(restO, by), gp = groupBy(restP, by);

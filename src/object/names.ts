@@ -14,6 +14,15 @@ const LOCAL_COUNTER = /\.\d+$/;
  */
 const COUNTED = /^(__UNIQUE_ID_.*?|__BTF_ID__.*__)\d+$/;
 
+/**
+ * A name whose number is `__COUNTER__`'s: it names a different entity once a patch adds a
+ * counted name above it (net/ipv6/mip6.c's two MODULE_ALIAS strings: __UNIQUE_ID_alias688 was
+ * "xfrm-type-10-43" in Debian's 6.1.190 build and "xfrm-type-10-60" in 6.1.192's).
+ */
+export function isCounted(name: string): boolean {
+  return COUNTED.test(name);
+}
+
 export interface NameParts {
   /** The name without counters or clone suffixes. */
   readonly base: string;
