@@ -161,6 +161,9 @@ build() { # state
     [ -f "$o" ] || die "make did not produce $o ($state)"
     mkdir -p "$outdir/$state/$(dirname "$o")"
     cp "$o" "$outdir/$state/$o"
+    # kbuild's record of every file the compile read (deps_<obj> in .<obj>.cmd), kept beside it.
+    local cmd; cmd="$(dirname "$o")/.$(basename "$o").cmd"
+    [ ! -f "$cmd" ] || cp "$cmd" "$outdir/$state/$cmd"
     if [ "$state" = orig ] && [ -n "$orig_cache" ]; then
       mkdir -p "$orig_cache/$(dirname "$o")"
       cp "$o" "$orig_cache/$o.tmp" && mv "$orig_cache/$o.tmp" "$orig_cache/$o"

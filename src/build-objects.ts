@@ -12,6 +12,7 @@ import { buildObjectPair } from "./kbuild/tree.js";
 import type { Refusal } from "./errors.js";
 import { prepareArm64Tree } from "./target/arm64.js";
 import { cacheDir } from "./target/cache.js";
+import { sourceArch } from "./target/target.js";
 
 export interface ObjectBuildResult {
   readonly arch: "arm64";
@@ -29,7 +30,7 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
   if (!isDir) throw badInput(outDir, "output directory does not exist");
   const text = fs.readFileSync(patch, "latin1");
   const tree = prepareArm64Tree(root, log);
-  const found = affectedObjects(tree.dir, patchedFiles(patch, text));
+  const found = affectedObjects(tree.dir, patchedFiles(patch, text), sourceArch("arm64"));
   if (found.unsupported.length) {
     throw refuse("the patch changes files that cannot be livepatched", found.unsupported.map((f) => ({
       symbol: f, reason: "only C sources and headers can be livepatched", hint: "change the C code that uses it instead",

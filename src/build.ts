@@ -24,7 +24,7 @@ import { prove, type ProofCounts, type ProofItem, type ProofRequest } from "./pr
 import { runningKernel } from "./proof/running-kernel.js";
 import { cacheDir } from "./target/cache.js";
 import { kernelSymbols, targetModules } from "./target/modules.js";
-import { describeTarget, type Target } from "./target/target.js";
+import { describeTarget, sourceArch, type Target } from "./target/target.js";
 import { prepareTree } from "./target/tree.js";
 
 export interface BuildOptions {
@@ -101,7 +101,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     return prepared;
   }, (d) => d.dir);
   const objects = step("find objects", () => {
-    const a = affectedObjects(tree.dir, files);
+    const a = affectedObjects(tree.dir, files, sourceArch(t.arch));
     if (a.unsupported.length) {
       throw refuse("the patch changes files that cannot be livepatched", a.unsupported.map((f) => ({
         symbol: f, reason: "only C sources and headers can be livepatched (assembly, build files and data files cannot)",
@@ -111,7 +111,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     if (a.notBuilt.length) log(`not built by this kernel's configuration (ignored): ${a.notBuilt.join(", ")}`);
     if (!a.objects.length) throw new KlpError(ExitCode.noChange, "the patch touches no file that this kernel's configuration builds", opts.patch);
     return a.objects;
-  }, (o) => o.join(", "));
+  }, (o) => (o.length > 12 ? `${o.length} objects read the patched files: ${o.slice(0, 6).join(", ")} …` : o.join(", ")));
 
   const key = createHash("sha256").update(patchText).update(t.id).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(t.cacheRoot, "builds"), `${name}-${key}`);

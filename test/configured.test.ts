@@ -1,9 +1,14 @@
-// Which objects this kernel's configuration builds, asked from kbuild in the prepared Debian tree.
+// Which objects this kernel's configuration builds, asked from kbuild in the prepared Debian tree,
+// and which objects read a header.
 // The answers were checked by hand against /boot/config-6.1.0-56-amd64 and the Makefiles.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { ConfiguredObjects } from "../src/kbuild/configured.js";
-import { kernelTree } from "./support/kernel.js";
+import { IncludeGraph } from "../src/kbuild/include-graph.js";
+import { affectedObjects } from "../src/kbuild/patch-files.js";
+import { buildPair, kernelTree } from "./support/kernel.js";
 
 const cases: [string, boolean, string][] = [
   ["fs/proc/cmdline.o", true, "a plain obj-y of a visited directory"],
@@ -20,4 +25,28 @@ const cases: [string, boolean, string][] = [
 test("objects the configuration builds, as kbuild computes them", () => {
   const configured = new ConfiguredObjects(kernelTree());
   for (const [object, built, why] of cases) assert.equal(configured.builds(object), built, `${object}: ${why}`);
+});
+
+// A header patch reaches every object whose compile reads the header, through any chain of
+// includes: fs/proc/cmdline.c names four headers, and kbuild's record of its compile
+// (fs/proc/.cmdline.o.cmd, written by the compiler's -MD) lists hundreds. Each of them must lead
+// back to cmdline.c in the include graph, or a patch to it would leave cmdline.o unbuilt.
+test("a header patch rebuilds every object that reads the header, through any chain of includes", () => {
+  const tree = kernelTree();
+  const pair = buildPair("-", ["fs/proc/cmdline.o"], "include-graph");
+  const cmd = fs.readFileSync(path.join(path.dirname(pair.patched[0]!), ".cmdline.o.cmd"), "utf8");
+  const headers = [...cmd.matchAll(/^\s+(\S+\.h)\s*\\?$/gm)].map((m) => m[1]!).filter((h) => !h.startsWith("/"));
+  assert.ok(headers.length > 300, `the compiler's record lists ${headers.length} headers`);
+  const graph = IncludeGraph.of(tree, "x86");
+  const missed = headers.filter((h) => !graph.cFilesReading(h).includes("fs/proc/cmdline.c"));
+  assert.deepEqual(missed, [], "headers cmdline.c reads that the include graph does not lead back from");
+  // Most of them through other headers: cmdline.c itself names four.
+  const direct = fs.readFileSync(path.join(tree, "fs/proc/cmdline.c"), "latin1").match(/^#include/gm) ?? [];
+  assert.ok(direct.length < 10, `cmdline.c names ${direct.length} headers`);
+  // And a header it never reads does not bring it in.
+  assert.ok(!graph.cFilesReading("include/rdma/ib_umem.h").includes("fs/proc/cmdline.c"));
+  // fs/proc/internal.h is read in its directory and by fs/proc_namespace.c ("proc/internal.h"),
+  // which a search of the header's directory missed; nommu.c is not built with CONFIG_MMU.
+  const a = affectedObjects(tree, ["fs/proc/internal.h"], "x86").objects;
+  assert.ok(a.includes("fs/proc/base.o") && a.includes("fs/proc_namespace.o") && !a.includes("fs/proc/nommu.o"), a.join(" "));
 });

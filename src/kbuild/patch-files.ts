@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { badInput } from "../errors.js";
 import { ConfiguredObjects } from "./configured.js";
+import { IncludeGraph } from "./include-graph.js";
 
 /** Files a unified diff changes (the `+++ b/...` side; new files included, deletions not). */
 export function patchedFiles(patchPath: string, text: string): string[] {
@@ -16,50 +17,42 @@ export function patchedFiles(patchPath: string, text: string): string[] {
   return [...files];
 }
 
-const includeOf = (header: string): RegExp => {
-  // include/linux/foo.h is included as <linux/foo.h>; arch headers as <asm/...>.
-  const m = /^(?:include|arch\/[^/]+\/include)\/(.+)$/.exec(header);
-  const name = m ? m[1]! : path.basename(header);
-  return new RegExp(`#\\s*include\\s*[<"](?:[\\w./-]*/)?${name.replace(/[.+]/g, "\\$&")}[>"]`);
-};
-
 /**
- * Objects to rebuild: a .c file's own object; for a header, every .c in the tree that
- * includes it directly by that path. Only objects the kernel's configuration builds count; a
- * changed .c that the configuration does not build is reported in `notBuilt`.
+ * Objects to rebuild: a .c file's own object, and those of .c files beside it that #include it
+ * (fs/compat_binfmt_elf.c includes binfmt_elf.c); for a header, every .c of the tree that reads
+ * it through any chain of includes (IncludeGraph). Only objects the kernel's configuration
+ * builds count; a changed .c that the configuration does not build is reported in `notBuilt`.
  */
-export function affectedObjects(tree: string, files: readonly string[]): { objects: string[]; unsupported: string[]; notBuilt: string[] } {
+export function affectedObjects(tree: string, files: readonly string[], srcArch: string):
+  { objects: string[]; unsupported: string[]; notBuilt: string[] } {
   const configured = new ConfiguredObjects(tree);
   const objects = new Set<string>();
   const unsupported: string[] = [];
   const notBuilt: string[] = [];
+  let graph: IncludeGraph | undefined;
   for (const f of files) {
     if (f.endsWith(".c")) {
       const o = f.slice(0, -2) + ".o";
       if (configured.builds(o)) objects.add(o); else notBuilt.push(f);
+      for (const c of includersBeside(tree, f)) if (configured.builds(c.slice(0, -2) + ".o")) objects.add(c.slice(0, -2) + ".o");
     } else if (f.endsWith(".h")) {
-      for (const o of objectsIncluding(tree, f)) if (configured.builds(o)) objects.add(o);
+      graph ??= IncludeGraph.of(tree, srcArch);
+      for (const c of graph.cFilesReading(f)) if (configured.builds(c.slice(0, -2) + ".o")) objects.add(c.slice(0, -2) + ".o");
     } else unsupported.push(f);
   }
   return { objects: [...objects].sort(), unsupported, notBuilt };
 }
 
-function objectsIncluding(tree: string, header: string): string[] {
-  const re = includeOf(header);
-  const local = !/^(include|arch\/[^/]+\/include)\//.test(header);
-  const roots = local ? [path.dirname(header)] : ["."];
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(tree, rel), { withFileTypes: true })) {
-      const r = path.join(rel, e.name);
-      if (e.isDirectory()) {
-        if (!local && /^(Documentation|tools|scripts|samples|\.git|usr|certs)$/.test(e.name)) continue;
-        walk(r);
-      } else if (e.name.endsWith(".c") && re.test(fs.readFileSync(path.join(tree, r), "latin1"))) {
-        out.push(r.slice(0, -2) + ".o");
-      }
-    }
-  };
-  for (const r of roots) walk(r);
-  return out;
+/** The .c files in the directory of `file` (a .c) that #include it by name. */
+function includersBeside(tree: string, file: string): string[] {
+  const dir = path.dirname(file);
+  const include = new RegExp(`^[ \\t]*#[ \\t]*include[ \\t]*"${path.basename(file).replace(/[.+]/g, "\\$&")}"`, "m");
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(tree, dir));
+  } catch {
+    return [];
+  }
+  return names.filter((e) => e.endsWith(".c") && path.join(dir, e) !== file && include.test(fs.readFileSync(path.join(tree, dir, e), "latin1")))
+    .map((e) => path.join(dir, e));
 }
