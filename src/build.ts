@@ -7,8 +7,9 @@ import path from "node:path";
 import { checkModule, type BuildProof } from "./check/check.js";
 import { openModule, readLivepatchModule } from "./check/module.js";
 import { analyzeDiff, writeAtomically, type DiffAnalysis } from "./diff.js";
-import { STB_GLOBAL, STB_LOCAL, STT_FUNC } from "./elf/constants.js";
+import { SHN_UNDEF, STB_GLOBAL, STB_LOCAL, STT_FUNC } from "./elf/constants.js";
 import { writeElf } from "./elf/writer.js";
+import type { OutSymbol } from "./elf/model.js";
 import { ExitCode, KlpError, badInput, refuse, type Refusal } from "./errors.js";
 import { buildModule } from "./kbuild/module.js";
 import { klpObjectName } from "./kbuild/object-info.js";
@@ -174,14 +175,22 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
         if (!ext.local && newGlobals.has(ext.name)) continue;
         const r = resolveExtern(ext, target, k, patchedObjects);
         if (r.kind !== "klp") continue;
-        const known = plan.get(ext.name);
+        let key = ext.name;
+        const known = plan.get(key);
         if (known && (known.object !== r.object || known.sympos !== r.sympos)) {
-          throw refuse(`symbol ${ext.name} resolves differently for two objects`, [{
-            symbol: ext.name, object: obj, reason: `means ${known.object}:${known.sympos} for one object and ${r.object}:${r.sympos} for another`,
-            hint: "build the two files' fixes as separate livepatches",
-          }], opts.patch);
+          if (!ext.local) {
+            throw refuse(`symbol ${ext.name} resolves differently for two objects`, [{
+              symbol: ext.name, object: obj, reason: `means ${known.object}:${known.sympos} for one object and ${r.object}:${r.sympos} for another`,
+              hint: "build the two files' fixes as separate livepatches",
+            }], opts.patch);
+          }
+          // Each object's own copy of one static: overlayfs.h's ovl_do_rename, out of line as
+          // ovl_do_rename.constprop.0 in both namei.o and dir.o of overlay.ko. The linked module
+          // must keep the two references apart, so this object's gets a name of its own.
+          key = `${ext.name}.klp${i}`;
+          renameUndefined(em.object.symbols, ext.name, key);
         }
-        plan.set(ext.name, { object: r.object, name: r.name, sympos: r.sympos });
+        plan.set(key, { object: r.object, name: r.name, sympos: r.sympos });
         klpRefs.push(`${r.object}:${r.name},${r.sympos}`);
         // A symbol of this very object chosen among same-named ones by where it lies: prove it.
         const own = r.positional && r.object === target.name ? a.o.functions.find((f) => f.name === ext.name) ?? a.o.data.find((d) => d.name === ext.name) : undefined;
@@ -277,4 +286,9 @@ function buildProof(tree: string, pairs: readonly { obj: string; a: DiffAnalysis
 
 function definedNames(a: DiffAnalysis): { name: string; isFunction: boolean }[] {
   return [...a.o.functions.map((f) => ({ name: f.name, isFunction: true })), ...a.o.data.map((d) => ({ name: d.name, isFunction: false }))];
+}
+
+/** Renames the undefined symbol `from` of an emitted object to `to`. */
+function renameUndefined(symbols: OutSymbol[], from: string, to: string): void {
+  for (const s of symbols) if (!s.section && (s.shndx ?? SHN_UNDEF) === SHN_UNDEF && s.name === from) s.name = to;
 }
