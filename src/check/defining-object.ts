@@ -123,7 +123,7 @@ export function definingObject(name: string, object: string, at: KernelSymbol, r
 function compiledCandidates(name: string, roots: SearchRoots): DefiningObject[] | string {
   // A clone (elf_map.isra.0) is defined in C under its base name.
   const files = sourceCandidates(roots.tree.dir, searchDirs(roots), name.replace(/\..*$/, ""));
-  const configured = new ConfiguredObjects(roots.tree.dir);
+  const configured = new ConfiguredObjects(roots.tree.dir, roots.srcArch);
   const objects = files.map((f) => f.replace(/\.c$/, ".o")).filter((o) => configured.builds(o));
   if (!objects.length) return `no C file this configuration builds defines ${name} (a macro-generated or assembly function?)`;
   if (objects.length > MAX_CANDIDATES) return `${objects.length} files define a ${name}; too many to compile`;

@@ -16,7 +16,8 @@ export class ConfiguredObjects {
   private readonly cache = new Map<string, { objs: Set<string>; dirs: Set<string> } | null>();
   private mk: string | undefined;
 
-  constructor(private readonly tree: string) {}
+  /** `srcArch`: the kernel's architecture directory (x86, arm64): the only one under arch/ it visits. */
+  constructor(private readonly tree: string, private readonly srcArch: string) {}
 
   private listing(dir: string) {
     if (this.cache.has(dir)) return this.cache.get(dir)!;
@@ -54,12 +55,14 @@ export class ConfiguredObjects {
    * Every directory on the way down must be visited: fs/ lists proc/ only with CONFIG_PROC_FS. A
    * directory may be listed by any ancestor, not only its parent: drivers/Makefile says
    * `obj-y += char/ipmi/` and drivers/char/Makefile never names ipmi. A directory without a kbuild
-   * Makefile (arch/) is passed: the top-level Makefile visits arch/x86/ itself.
+   * Makefile (arch/) is passed: the top-level Makefile visits arch/x86/ itself, and no other
+   * architecture's directory (arch/alpha/mm/Makefile lists fault.o for every configuration).
    */
   private visited(parts: readonly string[]): boolean {
     const memo = new Map<number, boolean>();
     const reached = (depth: number): boolean => {
-      if (depth <= 1) return true;
+      if (depth <= 1) return parts[0] !== "arch" || depth === 0;
+      if (depth === 2 && parts[0] === "arch") return parts[1] === this.srcArch;
       const known = memo.get(depth);
       if (known !== undefined) return known;
       let ok = false;

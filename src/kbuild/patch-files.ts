@@ -25,7 +25,7 @@ export function patchedFiles(patchPath: string, text: string): string[] {
  */
 export function affectedObjects(tree: string, files: readonly string[], srcArch: string):
   { objects: string[]; unsupported: string[]; notBuilt: string[] } {
-  const configured = new ConfiguredObjects(tree);
+  const configured = new ConfiguredObjects(tree, srcArch);
   const objects = new Set<string>();
   const unsupported: string[] = [];
   const notBuilt: string[] = [];
