@@ -45,6 +45,18 @@ export function builtInExitReason(section: string): string {
   return `__exit (section ${section}) of code built into vmlinux: built-in code is never unloaded, so it never runs`;
 }
 
+/**
+ * Module metadata: MODULE_ALIAS, MODULE_DESCRIPTION, MODULE_LICENSE … are strings in .modinfo,
+ * which modpost, modinfo and depmod read from the .ko file (and vmlinux's end up in
+ * modules.builtin.modinfo); no running code reads them, so a change there is nothing to patch.
+ * 6.12's stable updates add many a missing MODULE_DESCRIPTION beside a fix.
+ */
+export function isModuleMetadata(section: string): boolean {
+  return section === ".modinfo";
+}
+
+export const MODINFO_REASON = "module metadata (.modinfo): read from the module file by modinfo and depmod, never by running code; the running kernel keeps its copy";
+
 /** The advice for a changed __init/__exit part: what to do instead, or how to accept it. */
 export const INIT_HINT = "do the one-time work in a klp pre-patch callback; or, if the change may wait for the next boot, give klp build or klp diff --ignore-init-changes";
 

@@ -6,7 +6,7 @@ import { isMarker, readMarkers, type Markers } from "./markers.js";
 import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
 import { STB_LOCAL } from "../elf/constants.js";
-import { builtInExitReason, deferredInitReason, INIT_HINT, isExitSection, isInitOrExitSection, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
+import { builtInExitReason, deferredInitReason, INIT_HINT, isExitSection, isInitOrExitSection, isModuleMetadata, MODINFO_REASON, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
 
 export type { Refusal } from "./refusals.js";
 
@@ -144,6 +144,7 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
     if (v.same) continue;
     if (markers.ignoredSections.has(d.section.name)) { ignore(d.name, MARKED); continue; }
     if (neverRuns(d.section.name)) { ignore(d.name, builtInExitReason(d.section.name)); continue; }
+    if (isModuleMetadata(d.section.name)) { ignore(d.name, MODINFO_REASON); continue; }
     if (deferred(d.section.name)) { ignore(d.name, deferredInitReason(d.section.name)); continue; }
     if (d.freshCopy) { freshDataChanged.push(d.name); continue; }
     refused.push(dataRefusal(od, d, v.reason));
