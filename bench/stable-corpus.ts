@@ -347,17 +347,15 @@ function includers(header: string): number {
   return n;
 }
 
-/** Words of C types in compiler messages, which name no fix. */
-const C_WORDS = new Set(["struct", "union", "enum", "const", "void", "char", "short", "long", "unsigned", "signed", "volatile", "bool", "size_t"]);
-
 /**
  * The update's other changed files whose diff names an identifier of the compiler's complaint
  * (‘hci_req_sync_lock’ → include/net/bluetooth/hci_sync.h), not already in `have`.
  */
 function namedBy(message: string, have: readonly string[]): string[] {
-  // Every identifier quoted in the message: ‘hci_req_sync_lock’, ‘struct ib_block_iter’.
-  const ids = [...message.matchAll(/[‘'"]([^’'"]+)[’'"]/g)].flatMap((x) => x[1]!.match(/[A-Za-z_][A-Za-z0-9_]{3,}/g) ?? [])
-    .filter((id) => !C_WORDS.has(id));
+  // A quoted identifier, or a quoted struct, union or enum tag: ‘hci_req_sync_lock’, ‘struct
+  // ib_block_iter’. Not the words of a quoted type (‘int (*)(struct sock *)’): "sock" is in many
+  // diffs that have nothing to do with the fix.
+  const ids = [...message.matchAll(/[‘'"](?:(?:struct|union|enum) )?([A-Za-z_][A-Za-z0-9_]{3,})[’'"]/g)].map((x) => x[1]!);
   // "fatal error: rdma/iter.h: No such file or directory": a header the same update adds.
   const missing = /fatal error: (\S+\.h): No such file/.exec(message)?.[1];
   const out = missing ? addedHeaders.filter((h) => (h === missing || h.endsWith(`/${missing}`)) && !have.includes(h)) : [];
