@@ -65,6 +65,15 @@ export function isNoinstrSection(name: string): boolean {
   return name === ".noinstr.text" || name.startsWith(".noinstr.") || name === ".entry.text";
 }
 
+/**
+ * The probes TRACE_EVENT generates (include/trace/perf.h, trace_events.h): perf_trace_<event>,
+ * trace_event_raw_event_<event>; notrace, and changed whenever the event's record does
+ * (drivers/usb/host/xhci-trace.h's xhci_log_ctx in 6.12.117).
+ */
+function isTraceEventProbe(name: string): boolean {
+  return /^(perf_trace|trace_event_raw_event|trace_raw_output)_/.test(name);
+}
+
 export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew: boolean): Unpatchable | undefined {
   const s = f.section.name;
   if (isInitOrExitSection(s)) {
@@ -77,7 +86,9 @@ export function unpatchableFunction(o: KObject, f: KFunction, arch: Arch, isNew:
   }
   if (!arch.hasFtraceEntry(o.codeView(f))) {
     return { symbol: f.name, reason: "changed function has no __fentry__ call (notrace, or built without -pg): ftrace cannot redirect it (a local one travels with its callers only when all of them are carried and no data holds its address)",
-      hint: "patch its callers, or make the function traceable in the running kernel's build", travels: true };
+      hint: isTraceEventProbe(f.name)
+        ? "a trace event's record changed (TRACE_EVENT's TP_STRUCT__entry or TP_fast_assign): the event's probes are notrace and its format is fixed at boot; keep the event as it is and change only the code around it"
+        : "patch its callers, or make the function traceable in the running kernel's build", travels: true };
   }
   return undefined;
 }
