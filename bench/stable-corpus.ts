@@ -172,6 +172,17 @@ function compilerError(stdout: string, stderr: string): string | undefined {
   return `${stdout}\n${stderr}`.split("\n").find((l) => /:\d+:\d+: (fatal )?error:/.test(l))?.trim().replace(/^.*?(\S+:\d+:\d+: (fatal )?error:)/, "$1").replace(/",?$/, "");
 }
 
+/** The first step of a `klp vm-test --json` report that did not pass, as "id: detail". */
+function failedStep(stdout: string): string | undefined {
+  try {
+    const rep = JSON.parse(stdout) as { steps: { id: string; status: string; detail: string }[] };
+    const failed = rep.steps.find((s) => s.status !== "pass");
+    return failed ? `${failed.id}: ${failed.detail || failed.status}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** insmod's exit status is the errno of init_module. */
 function errnoName(n: number): string {
   const names: Record<number, string> = { 2: "ENOENT: a module it requests at init is not in the VM", 6: "ENXIO", 19: "ENODEV: no device", 22: "EINVAL", 95: "EOPNOTSUPP" };
@@ -259,7 +270,15 @@ function runCase(file: string, patch: string, patchSha: string, outDir: string):
     if (!ok && o.order === "preload" && noDevice) {
       const alone = klpRun(["vm-test", built.module, "--kernel", kernel, "--timeout", "240", "--json"], 600_000);
       base.vmSeconds += alone.seconds;
-      base.vm.push({ order: "absent", ok: alone.status === 0, seconds: alone.seconds, detail: alone.status === 0 ? "loaded and enabled with the module absent" : reasonOf(alone.stdout, alone.stderr) });
+      const aloneFailed = failedStep(alone.stdout);
+      base.vm.push({ order: "absent", ok: alone.status === 0, seconds: alone.seconds,
+        detail: alone.status === 0 ? "loaded and enabled with the module absent" : aloneFailed ?? reasonOf(alone.stdout, alone.stderr) });
+      // The livepatch itself needs a module qemu cannot load (hv_sock's carried hvs_probe calls
+      // hv_vmbus's exports, and hv_vmbus fails with ENODEV without Hyper-V).
+      const needed = /^preload:(\S+): insmod \S+ failed \(exit status (\d+)\)/.exec(aloneFailed ?? "");
+      if (alone.status !== 0 && needed) {
+        return { ...base, outcome: "not-loadable", reason: `${needed[1]}, which the livepatch needs, does not load in qemu (insmod: ${errnoName(Number(needed[2]))})` };
+      }
       if (alone.status !== 0) break;
       return { ...base, outcome: "not-loadable", reason: `${noDevice[1]} does not load in qemu (insmod: ${errnoName(Number(noDevice[2]))}); the livepatch loads and enables with it absent` };
     }
