@@ -77,9 +77,11 @@ export function coldParentName(name: string): string | undefined {
 /**
  * Static locals the livepatch gets fresh copies of instead of sharing the running kernel's:
  * once-flags (`__already_done`, `__warned`, `__print_once` in `.data..once`), `__func__`,
- * lockdep keys, ratelimit state, dyndbg descriptors, switch tables.
+ * lockdep keys, ratelimit state, dyndbg descriptors, switch tables, and ACPICA's per-file
+ * `_acpi_module_name` string (vmlinux holds 107 of that name, which nothing can tell apart, and a
+ * read-only string is the same wherever it lives).
  */
-const FRESH_COPY = /^(__already_done|__warned|__print_once|__func__|__key|_rs|descriptor|__UNIQUE_ID_ddebug|CSWTCH|__msg|__tpstrtab_|__bpf_trace_tp_map_|__event_|__trace_printk_fmt|___tp_str|__once)/;
+const FRESH_COPY = /^(__already_done|__warned|__print_once|__func__|__key|_rs|descriptor|__UNIQUE_ID_ddebug|CSWTCH|__msg|__tpstrtab_|__bpf_trace_tp_map_|__event_|__trace_printk_fmt|___tp_str|__once|_acpi_module_name$)/;
 const FRESH_COPY_SECTION = /^(\.data\.\.once|__dyndbg|__verbose|\.data\.once|\.printk_index$)/;
 /**
  * CONFIG_PRINTK_INDEX: every printk records `static const struct pi_entry _entry` (format,
