@@ -172,12 +172,17 @@ function compilerError(stdout: string, stderr: string): string | undefined {
   return `${stdout}\n${stderr}`.split("\n").find((l) => /:\d+:\d+: (fatal )?error:/.test(l))?.trim().replace(/^.*?(\S+:\d+:\d+: (fatal )?error:)/, "$1").replace(/",?$/, "");
 }
 
-/** The first step of a `klp vm-test --json` report that did not pass, as "id: detail". */
+interface VmStep { id: string; status: string; detail: string }
+/** A step of a `klp vm-test --json` report as one line: "preload:hv_vmbus: insmod … failed …". */
+const stepLine = (s: VmStep) => `${s.id}: ${s.detail || s.status}`;
+/** A step line of a module whose insmod failed; its exit status is init_module's errno. */
+const INSMOD_FAILED = /^preload:(\S+): insmod \S+ failed \(exit status (\d+)\)/;
+
+/** The first step of a `klp vm-test --json` report that did not pass, as a step line. */
 function failedStep(stdout: string): string | undefined {
   try {
-    const rep = JSON.parse(stdout) as { steps: { id: string; status: string; detail: string }[] };
-    const failed = rep.steps.find((s) => s.status !== "pass");
-    return failed ? `${failed.id}: ${failed.detail || failed.status}` : undefined;
+    const failed = (JSON.parse(stdout) as { steps: VmStep[] }).steps.find((s) => s.status !== "pass");
+    return failed ? stepLine(failed) : undefined;
   } catch {
     return undefined;
   }
@@ -237,9 +242,9 @@ function runCase(file: string, patch: string, patchSha: string, outDir: string):
     base.vmSeconds += v.seconds;
     let ok = v.status === 0, detail = "";
     try {
-      const rep = JSON.parse(v.stdout) as { steps: { id: string; status: string; detail: string }[]; problems: { line: string }[] };
+      const rep = JSON.parse(v.stdout) as { steps: VmStep[]; problems: { line: string }[] };
       const failed = rep.steps.find((s) => s.status !== "pass");
-      detail = failed ? `${failed.id}: ${failed.detail || failed.status}` : "";
+      detail = failed ? stepLine(failed) : "";
       // Late patching: each module must have arrived after the livepatch and been patched then, not
       // pulled in by it ("already loaded" would mean the livepatch forced it in).
       if (ok && o.order === "postload") {
@@ -266,7 +271,7 @@ function runCase(file: string, patch: string, patchSha: string, outDir: string):
     // A driver whose probe needs its hardware fails to load in qemu (ENODEV, ENXIO) before the
     // livepatch is involved: then the livepatch is shown to load and enable with the module
     // absent, and the case is filed apart, since its patching cannot be shown here.
-    const noDevice = /^preload:(\S+): insmod \S+ failed \(exit status (\d+)\)/.exec(detail);
+    const noDevice = INSMOD_FAILED.exec(detail);
     if (!ok && o.order === "preload" && noDevice) {
       const alone = klpRun(["vm-test", built.module, "--kernel", kernel, "--timeout", "240", "--json"], 600_000);
       base.vmSeconds += alone.seconds;
@@ -275,7 +280,7 @@ function runCase(file: string, patch: string, patchSha: string, outDir: string):
         detail: alone.status === 0 ? "loaded and enabled with the module absent" : aloneFailed ?? reasonOf(alone.stdout, alone.stderr) });
       // The livepatch itself needs a module qemu cannot load (hv_sock's carried hvs_probe calls
       // hv_vmbus's exports, and hv_vmbus fails with ENODEV without Hyper-V).
-      const needed = /^preload:(\S+): insmod \S+ failed \(exit status (\d+)\)/.exec(aloneFailed ?? "");
+      const needed = INSMOD_FAILED.exec(aloneFailed ?? "");
       if (alone.status !== 0 && needed) {
         return { ...base, outcome: "not-loadable", reason: `${needed[1]}, which the livepatch needs, does not load in qemu (insmod: ${errnoName(Number(needed[2]))})` };
       }
@@ -453,8 +458,7 @@ for (const file of changed) {
     fs.writeFileSync(together, patchOf([file, ...others]));
     log(`${file}: does not compile (${r.reason.slice(0, 160)}); again with ${others.join(", ")}`);
     const again = runCase(file, together, patchSha, path.join(work, "modules"));
-    r = { ...again, with: others, buildSeconds: r.buildSeconds + again.buildSeconds,
-      };
+    r = { ...again, with: others, buildSeconds: r.buildSeconds + again.buildSeconds };
   }
   log(`${file}: ${r.outcome}${r.reason ? ` — ${r.reason}` : ""} (build ${r.buildSeconds.toFixed(0)} s, VM ${r.vmSeconds.toFixed(0)} s)`);
   fs.appendFileSync(resultsFile, JSON.stringify(r) + "\n");

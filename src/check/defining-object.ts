@@ -11,8 +11,9 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { STT_FUNC } from "../elf/constants.js";
-import { ConfiguredObjects } from "../kbuild/configured.js";
+import { ConfiguredObjects, NOT_COMPILED } from "../kbuild/configured.js";
 import { klpObjectName } from "../kbuild/object-info.js";
+import { includersBeside } from "../kbuild/patch-files.js";
 import { buildOriginalObjects } from "../kbuild/tree.js";
 import { readKernelObject } from "../read.js";
 import type { KObject } from "../object/kobject.js";
@@ -39,14 +40,13 @@ export interface SearchRoots {
   readonly workDir: string;
 }
 
-const NOT_KERNEL = new Set(["Documentation", "LICENSES", "samples", "scripts", "tools", "usr", "arch", "debian"]);
 /** Candidates compiled at most: a name defined in more files than this is not located. */
 const MAX_CANDIDATES = 6;
 
 function searchDirs(r: SearchRoots): string[] {
   if (r.moduleDir !== undefined) return [r.moduleDir.replace(/^kernel\//, "")];
   const top = fs.readdirSync(r.tree.dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith(".") && !NOT_KERNEL.has(e.name)).map((e) => e.name);
+    .filter((e) => e.isDirectory() && !e.name.startsWith(".") && !NOT_COMPILED.has(e.name) && e.name !== "arch").map((e) => e.name);
   return [...top, path.join("arch", r.srcArch)];
 }
 
@@ -74,15 +74,7 @@ function grepWord(tree: string, dirs: readonly string[], word: string): string[]
  */
 export function sourceCandidates(tree: string, dirs: readonly string[], name: string): string[] {
   const defining = grepWord(tree, dirs, name).filter((f) => definesFunction(fs.readFileSync(path.join(tree, f), "latin1"), name));
-  const out = new Set(defining);
-  for (const f of defining) {
-    const include = new RegExp(`^#\\s*include\\s*"${path.basename(f).replace(/[.+]/g, "\\$&")}"`, "m");
-    const dir = path.dirname(f);
-    for (const e of fs.readdirSync(path.join(tree, dir))) {
-      if (e.endsWith(".c") && include.test(fs.readFileSync(path.join(tree, dir, e), "latin1"))) out.add(path.join(dir, e));
-    }
-  }
-  return [...out].sort();
+  return [...new Set([...defining, ...defining.flatMap((f) => includersBeside(tree, f))])].sort();
 }
 
 const definesSymbol = (o: KObject, name: string) => o.elf.symbols.some((s) => s.type === STT_FUNC && s.name === name && s.shndx !== 0);

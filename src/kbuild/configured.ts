@@ -12,6 +12,12 @@ klp-print-objs:
 \t@echo DIRS $(patsubst $(obj)/%,%,$(subdir-ym))
 `;
 
+/**
+ * Top-level directories kbuild compiles no kernel object from (certs/ is compiled: it holds
+ * system_keyring.c). arch/ holds one architecture that is compiled and others that are not.
+ */
+export const NOT_COMPILED: ReadonlySet<string> = new Set(["Documentation", "LICENSES", "samples", "scripts", "tools", "usr", "debian", ".git"]);
+
 export class ConfiguredObjects {
   private readonly cache = new Map<string, { objs: Set<string>; dirs: Set<string> } | null>();
   private mk: string | undefined;
@@ -61,8 +67,10 @@ export class ConfiguredObjects {
   private visited(parts: readonly string[]): boolean {
     const memo = new Map<number, boolean>();
     const reached = (depth: number): boolean => {
-      if (depth <= 1) return parts[0] !== "arch" || depth === 0;
-      if (depth === 2 && parts[0] === "arch") return parts[1] === this.srcArch;
+      if (depth === 0) return true;
+      // arch/ has no kbuild Makefile: the top-level Makefile visits arch/<SRCARCH>/ alone.
+      if (parts[0] === "arch" && depth <= 2) return depth === 2 && parts[1] === this.srcArch;
+      if (depth === 1) return true;
       const known = memo.get(depth);
       if (known !== undefined) return known;
       let ok = false;

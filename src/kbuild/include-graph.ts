@@ -8,10 +8,9 @@
 // reader. A quoted include found only through a Makefile's -I is placed by throughMakefileDirs.
 import fs from "node:fs";
 import path from "node:path";
+import { NOT_COMPILED } from "./configured.js";
 
 const INCLUDE = /^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm;
-/** Top-level directories no kernel object is compiled from. */
-const NOT_COMPILED = new Set(["Documentation", "LICENSES", "samples", "scripts", "tools", "usr", "certs", ".git", "debian"]);
 
 /**
  * Headers kbuild puts in front of every C file with -include (LINUXINCLUDE in the top Makefile,

@@ -17,6 +17,8 @@ export function patchedFiles(patchPath: string, text: string): string[] {
   return [...files];
 }
 
+const objectOf = (c: string) => `${c.slice(0, -2)}.o`;
+
 /**
  * Objects to rebuild: a .c file's own object, and those of .c files beside it that #include it
  * (fs/compat_binfmt_elf.c includes binfmt_elf.c); for a header, every .c of the tree that reads
@@ -32,19 +34,22 @@ export function affectedObjects(tree: string, files: readonly string[], srcArch:
   let graph: IncludeGraph | undefined;
   for (const f of files) {
     if (f.endsWith(".c")) {
-      const o = f.slice(0, -2) + ".o";
+      const o = objectOf(f);
       if (configured.builds(o)) objects.add(o); else notBuilt.push(f);
-      for (const c of includersBeside(tree, f)) if (configured.builds(c.slice(0, -2) + ".o")) objects.add(c.slice(0, -2) + ".o");
+      for (const c of includersBeside(tree, f)) if (configured.builds(objectOf(c))) objects.add(objectOf(c));
     } else if (f.endsWith(".h")) {
       graph ??= IncludeGraph.of(tree, srcArch);
-      for (const c of graph.cFilesReading(f)) if (configured.builds(c.slice(0, -2) + ".o")) objects.add(c.slice(0, -2) + ".o");
+      for (const c of graph.cFilesReading(f)) if (configured.builds(objectOf(c))) objects.add(objectOf(c));
     } else unsupported.push(f);
   }
   return { objects: [...objects].sort(), unsupported, notBuilt };
 }
 
-/** The .c files in the directory of `file` (a .c) that #include it by name. */
-function includersBeside(tree: string, file: string): string[] {
+/**
+ * The .c files in the directory of `file` (a .c) that #include it by name: fs/compat_binfmt_elf.c
+ * includes binfmt_elf.c and so compiles a second copy of it.
+ */
+export function includersBeside(tree: string, file: string): string[] {
   const dir = path.dirname(file);
   const include = new RegExp(`^[ \\t]*#[ \\t]*include[ \\t]*"${path.basename(file).replace(/[.+]/g, "\\$&")}"`, "m");
   let names: string[];

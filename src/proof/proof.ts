@@ -53,10 +53,11 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 const bytesHex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
 
 /**
- * What a relocation of the build points at, as the running kernel would name it. `also`: the other names at the same place of a .ko. Without lockdep,
- * `struct lock_class_key` is empty, so every `__key.N` of an object (spin_lock_init,
- * mutex_init …) has size 0 and shares its address with the others and with the next object
- * (hidp.ko: `__key.61` and `hidp_sk_list`); any of them is the same place.
+ * What a relocation of the build points at, as the running kernel would name it. `also`: the
+ * other names at the same place of a .ko. Without lockdep, `struct lock_class_key` is empty, so
+ * every `__key.N` of an object (spin_lock_init, mutex_init …) has size 0 and shares its address
+ * with the others and with the next object (hidp.ko: `__key.61` and `hidp_sk_list`); any of them
+ * is the same place.
  */
 type Expected = { kind: "name"; name: string; also?: readonly string[] } | { kind: "string"; text: string } | { kind: "none" };
 
