@@ -26,6 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { IncludeGraph } from "../src/kbuild/include-graph.js";
 import { extractMember, fetchDeb } from "../src/target/debian.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -354,22 +355,26 @@ const addedHeaders = walk(newDir).filter((f) => f.endsWith(".h") && !fs.existsSy
  * hfsplus_fs.h) does not compile alone, and a livepatch engineer would build them together.
  */
 const siblings = (file: string): string[] => changedFiles.filter((f) => f !== file && path.dirname(f) === path.dirname(file)).sort();
-/** A header included by more .c files than this is not built with a fix (too many objects). */
-const MAX_INCLUDERS = 40;
-const includerCounts = new Map<string, number>();
+/**
+ * A header read by more .c files than this is not built with a fix: klp build rebuilds every
+ * object that reads it, through any include (i915's display/intel_display_types.h is included
+ * by name in its own directory only a few times, but read by hundreds of i915 objects).
+ */
+const MAX_READERS = 40;
+let graph: IncludeGraph | undefined;
+const readerCounts = new Map<string, number>();
 
-/** How many .c files of the older tree include `header` (by its include path, or its name nearby). */
-function includers(header: string): number {
+/** How many .c files of the older tree read `header` through any chain of includes. */
+function readers(header: string): number {
   if (!header.endsWith(".h")) return 0;
-  const known = includerCounts.get(header);
+  const known = readerCounts.get(header);
   if (known !== undefined) return known;
-  const m = /^(?:include|arch\/[^/]+\/include)\/(.+)$/.exec(header);
-  const pattern = m ? `#include [<"]${m[1]!.replace(/[.]/g, "\\.")}[>"]` : `#include "${path.basename(header).replace(/[.]/g, "\\.")}"`;
-  const r = spawnSync("grep", ["-rlE", "--include=*.c", pattern, m ? "." : path.dirname(header)], { cwd: oldDir, encoding: "utf8", maxBuffer: 64 << 20 });
-  const n = (r.stdout ?? "").split("\n").filter(Boolean).length;
-  includerCounts.set(header, n);
+  graph ??= IncludeGraph.of(oldDir, "x86");
+  const n = graph.cFilesReading(header).length;
+  readerCounts.set(header, n);
   return n;
 }
+const tooWide = (f: string) => readers(f) > MAX_READERS;
 
 /**
  * The update's other changed files whose diff names an identifier of the compiler's complaint
@@ -438,16 +443,17 @@ for (const file of changed) {
   fs.writeFileSync(patch, patchText);
   log(`${file} …`);
   let r = runCase(file, patch, patchSha, path.join(work, "modules"));
-  let others = siblings(file);
+  // A sibling header read too widely waits until the compiler names it (and then stops the case).
+  let others = siblings(file).filter((f) => !tooWide(f));
   for (let attempt = 0; r.outcome === "build-error" && attempt < 3; attempt++) {
     // First the directory's other changes; then also the changed files elsewhere (include/
     // headers mostly) whose diff names an identifier the compiler complained about, or that
     // the update adds; once more if the wider fix stops at a further such file.
     if (attempt >= 1) {
       const named = namedBy(`${r.reason}`, [file, ...others]);
-      const tooWide = named.filter((h) => includers(h) > MAX_INCLUDERS);
-      if (tooWide.length) {
-        r = { ...r, reason: `${r.reason} (needs ${tooWide.join(", ")} of the same update, included by more than ${MAX_INCLUDERS} files: not built here)` };
+      const wide = named.filter(tooWide);
+      if (wide.length) {
+        r = { ...r, reason: `${r.reason} (needs ${wide.join(", ")} of the same update, read by more than ${MAX_READERS} files: not built here)` };
         break;
       }
       if (!named.length) break;

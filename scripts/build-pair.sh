@@ -102,6 +102,8 @@ fi
 
 cd "$tree"
 applied_copy="$tree/.klpkit-applied.patch"
+# The files the applied patch adds to the tree, one per line: reverting must remove them.
+created_list="$tree/.klpkit-created"
 patched_files=()
 
 # Reverse a patch and make sure every file it touched looks newer than any object built from it.
@@ -114,8 +116,23 @@ revert() {
       log "could not revert $applied_copy cleanly (exit $rc); the tree may be dirty: remove $tree to start again"
       return "$rc"
     fi
-    rm -f "$applied_copy"
+    # A diff without /dev/null or an epoch date for a file it adds (`diff -uN --label a/F`)
+    # leaves that file behind, empty, when reversed: the tree would then hold a header its
+    # source never had (6.1.176's drivers/gpu/drm/i915/display/intel_dpcd.h).
     local f
+    if [ -f "$created_list" ]; then
+      while IFS= read -r f; do
+        [ -n "$f" ] && [ -e "$f" ] || continue
+        if [ -s "$f" ]; then
+          log "$f, which the patch added, is not empty after reverting it; remove $tree to start again"
+          return 1
+        fi
+        rm -f "$f"
+        rmdir -p --ignore-fail-on-non-empty "$(dirname "$f")" 2>/dev/null || true
+      done < "$created_list"
+      rm -f "$created_list"
+    fi
+    rm -f "$applied_copy"
     for f in "${patched_files[@]}"; do
       [ -e "$f" ] && touch "$f"
     done
@@ -185,6 +202,8 @@ if [ -n "$patch_file" ]; then
   trap 'revert || true' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  sed -n 's/^+++ [^/]*\/\([^[:space:]]*\).*/\1/p' "$patch_file" | sort -u |
+    while IFS= read -r f; do [ -e "$f" ] || printf '%s\n' "$f"; done > "$created_list"
   cp "$patch_file" "$applied_copy"
   out="$(patch -p1 -f --fuzz=0 --no-backup-if-mismatch -r - < "$applied_copy")" || {
     printf '%s\n' "$out" >&2

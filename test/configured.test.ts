@@ -3,6 +3,7 @@
 // The answers were checked by hand against /boot/config-6.1.0-56-amd64 and the Makefiles.
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { ConfiguredObjects } from "../src/kbuild/configured.js";
@@ -51,4 +52,32 @@ test("a header patch rebuilds every object that reads the header, through any ch
   // which a search of the header's directory missed; nommu.c is not built with CONFIG_MMU.
   const a = affectedObjects(tree, ["fs/proc/internal.h"], "x86").objects;
   assert.ok(a.includes("fs/proc/base.o") && a.includes("fs/proc_namespace.o") && !a.includes("fs/proc/nommu.o"), a.join(" "));
+});
+
+// A patch that adds a file, written as `diff -uN --label a/F --label b/F` writes it (no
+// /dev/null, no epoch date): reversing it leaves the file behind, empty, unless build-pair.sh
+// removes what the patch added. 6.1.176's stable update adds i915's display/intel_dpcd.h; the
+// pristine 6.1.170 tree kept an empty one, and the next fix that added it failed to build.
+test("a patch that adds a header leaves no trace of it in the tree once reverted", () => {
+  const tree = kernelTree();
+  const added = "fs/proc/klp-added-dir/klp-added.h";
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-added-"));
+  const patch = path.join(tmp, "adds-header.patch");
+  fs.writeFileSync(patch, [
+    `--- a/${added}`, `+++ b/${added}`, "@@ -0,0 +1 @@", '+#define KLP_ADDED_TEXT "added"',
+    "--- a/fs/proc/cmdline.c", "+++ b/fs/proc/cmdline.c", "@@ -3,11 +3,12 @@",
+    " #include <linux/init.h>", " #include <linux/proc_fs.h>", " #include <linux/seq_file.h>",
+    '+#include "klp-added-dir/klp-added.h"', " ", " static int cmdline_proc_show(struct seq_file *m, void *v)",
+    " {", " \tseq_puts(m, saved_command_line);", "-\tseq_putc(m, '\\n');", "+\tseq_puts(m, KLP_ADDED_TEXT \"\\n\");",
+    " \treturn 0;", " }", " ", "",
+  ].join("\n"));
+  try {
+    const pair = buildPair(patch, ["fs/proc/cmdline.o"], "adds-header");
+    assert.ok(fs.readFileSync(pair.patched[0]!).includes("added\n"), "the patched object uses the added header");
+    assert.ok(!fs.existsSync(path.join(tree, added)), `${added} is still in the tree after the revert`);
+    assert.ok(!fs.existsSync(path.join(tree, path.dirname(added))), "the directory the patch added is still there");
+    assert.ok(!fs.existsSync(path.join(tree, ".klpkit-created")));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
