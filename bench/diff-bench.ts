@@ -11,6 +11,10 @@
 //   --klp     the klp entry point to time (default dist/klp.cjs, the bundle `klp` ships as);
 //             another build's, for a before/after comparison
 //   --limit   time only the first N pairs
+//   --against another build's klp entry point, run in turn with this one (node -e 0, this, that)
+//             on every run of every pair: the two are then timed under the same load, and the
+//             report gives the ratio of their times above start-up. On this shared 2-core machine,
+//             two benches of one build run minutes apart differ by ±3 ms in that median.
 //   --json    one JSON object on stdout instead of the table
 //
 // kpatch's create-diff-object, the natural reference, is not packaged in Debian 12; the bench
@@ -29,19 +33,20 @@ interface Options {
   corpus: string;
   runs: number;
   klp: string;
+  against: string | undefined;
   limit: number;
   json: boolean;
 }
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`diff-bench: ${msg}\n`);
-  process.stderr.write("usage: node dist/bench/diff-bench.js [--corpus DIR] [--runs N] [--klp FILE] [--limit N] [--json]\n");
+  process.stderr.write("usage: node dist/bench/diff-bench.js [--corpus DIR] [--runs N] [--klp FILE] [--against FILE] [--limit N] [--json]\n");
   process.exit(2);
 }
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    corpus: process.env["KLP_CORPUS"] ?? "/work/corpus", runs: 3, klp: path.join(repoRoot, "dist/klp.cjs"),
+    corpus: process.env["KLP_CORPUS"] ?? "/work/corpus", runs: 3, klp: path.join(repoRoot, "dist/klp.cjs"), against: undefined,
     limit: Infinity, json: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -51,6 +56,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--corpus") o.corpus = path.resolve(value());
     else if (a === "--runs") o.runs = Number(value());
     else if (a === "--klp") o.klp = path.resolve(value());
+    else if (a === "--against") o.against = path.resolve(value());
     else if (a === "--limit") o.limit = Number(value());
     else if (a === "-h" || a === "--help") usage();
     else usage(`unknown argument ${a}`);
@@ -58,6 +64,7 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(o.runs) || o.runs < 1) usage("--runs must be a positive integer");
   if (!(o.limit > 0)) usage("--limit must be positive");
   if (!fs.existsSync(o.klp)) usage(`${o.klp} not found: run npm run build first`);
+  if (o.against && !fs.existsSync(o.against)) usage(`${o.against} not found`);
   return o;
 }
 
@@ -102,6 +109,8 @@ interface PairResult {
   object: string; exit: number | null; changed: number; refused: number; ms: number; bytes: number;
   /** `node -e 0` timed beside this pair's runs (one before each), median. */
   startupMs: number;
+  /** The --against build on the same pair, run right after each of this build's runs, median. */
+  againstMs?: number;
 }
 
 /**
@@ -110,12 +119,13 @@ interface PairResult {
  * 150 to 270 ms between the start of a bench and its end.
  */
 function benchPair(o: Options, p: Pair): PairResult {
-  const times: number[] = [], startups: number[] = [];
+  const times: number[] = [], startups: number[] = [], against: number[] = [];
   let exit: number | null = null, changed = 0, refused = 0;
   for (let k = 0; k < o.runs; k++) {
     startups.push(timeMs(["-e", "0"]).ms);
     const r = timeMs([o.klp, "diff", p.orig, p.patched, "--json"]);
     times.push(r.ms);
+    if (o.against) against.push(timeMs([o.against, "diff", p.orig, p.patched, "--json"]).ms);
     if (k === 0) {
       exit = r.status;
       try {
@@ -127,7 +137,10 @@ function benchPair(o: Options, p: Pair): PairResult {
       }
     }
   }
-  return { object: p.object, exit, changed, refused, ms: median(times), bytes: p.bytes, startupMs: median(startups) };
+  return {
+    object: p.object, exit, changed, refused, ms: median(times), bytes: p.bytes, startupMs: median(startups),
+    ...(o.against ? { againstMs: median(against) } : {}),
+  };
 }
 
 /** Peak resident set (KiB) of `klp diff` on a pair, from GNU time, the highest of three runs. */
@@ -143,12 +156,26 @@ function peakRssKiB(o: Options, p: Pair): number {
   return peak;
 }
 
+interface AgainstSummary { klp: string; aboveStartupMs: number; ratio: number; differenceMs: number }
+
+/** How this build compares with the --against build, pair by pair under the same load. */
+function againstSummary(klp: string, results: readonly PairResult[]): AgainstSummary {
+  const that = results.map((r) => r.againstMs!);
+  return {
+    klp,
+    aboveStartupMs: median(results.map((r, i) => that[i]! - r.startupMs)),
+    ratio: median(results.map((r, i) => (r.ms - r.startupMs) / (that[i]! - r.startupMs))),
+    differenceMs: median(results.map((r, i) => r.ms - that[i]!)),
+  };
+}
+
 function main(): number {
   const o = parseOptions(process.argv.slice(2));
   const pairs = corpusPairs(o.corpus).slice(0, o.limit);
   if (!pairs.length) throw new Error(`no pairs in ${o.corpus}/pairs.tsv`);
   log(`timing ${path.relative(process.cwd(), o.klp) || o.klp} on ${pairs.length} pairs × ${o.runs} runs, each after a run of node -e 0`);
   timeMs([o.klp, "diff", pairs[0]!.orig, pairs[0]!.patched, "--json"]);
+  if (o.against) timeMs([o.against, "diff", pairs[0]!.orig, pairs[0]!.patched, "--json"]);
   timeMs(["-e", "0"]);
   const results = pairs.map((p) => benchPair(o, p));
   const nodeStart = median(results.map((r) => r.startupMs));
@@ -165,6 +192,7 @@ function main(): number {
     maxMs: Math.max(...ms), totalMs: ms.reduce((a, b) => a + b, 0),
     goalMs: GOAL_MS, largestPair: { object: largest.object, bytes: largest.bytes, peakRssKiB: rss }, exits,
     kpatch: "not measured: kpatch (create-diff-object) is not packaged in Debian 12",
+    against: o.against ? againstSummary(o.against, results) : undefined,
   };
   if (o.json) process.stdout.write(JSON.stringify({ summary, pairs: results }, null, 2) + "\n");
   else printTable(results, summary);
@@ -175,6 +203,7 @@ function main(): number {
 function printTable(results: PairResult[], s: {
   pairs: number; runs: number; nodeStartupMs: number; medianMs: number; aboveStartupMs: number; p90Ms: number; maxMs: number;
   totalMs: number; largestPair: { object: string; bytes: number; peakRssKiB: number }; exits: Record<string, number>; kpatch: string;
+  against: AgainstSummary | undefined;
 }): void {
   const f1 = (x: number) => x.toFixed(1);
   const width = Math.max(6, ...results.map((r) => r.object.length));
@@ -193,6 +222,13 @@ function printTable(results: PairResult[], s: {
   out.push(`total                     ${(s.totalMs / 1000).toFixed(1).padStart(8)} s`);
   out.push(`peak RSS, largest pair    ${(s.largestPair.peakRssKiB / 1024).toFixed(1).padStart(8)} MiB  (${s.largestPair.object}, ${(s.largestPair.bytes / 1048576).toFixed(1)} MiB of objects)`);
   out.push(`kpatch: ${s.kpatch}`);
+  if (s.against) {
+    const a = s.against;
+    out.push(`against ${a.klp}, run in turn with this build:`);
+    out.push(`  its median above start-up ${f1(a.aboveStartupMs).padStart(8)} ms`);
+    out.push(`  this build's time above start-up, as a share of its: ${a.ratio.toFixed(2)} (median over pairs)`);
+    out.push(`  median per-pair difference (this − that) ${f1(a.differenceMs)} ms`);
+  }
   process.stdout.write(out.join("\n") + "\n");
 }
 

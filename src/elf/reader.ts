@@ -2,7 +2,7 @@
 // validated here, so layers above never see an out-of-range value: a truncated or corrupted
 // object becomes a KlpError naming the file and the field, not a RangeError.
 import { badInput } from "../errors.js";
-import { bigEndian, joinI64, joinU64, littleEndian, type ByteOrder } from "./bytes.js";
+import { bigEndian, joinI64, joinU64, littleEndian, Words, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
 import { RelocTable } from "./relocs.js";
 import { readLater } from "./sparse-read.js";
@@ -81,27 +81,30 @@ export class ElfFile {
     }
     if (shstrndx === 0 || shstrndx >= shnum) throw bad(`e_shstrndx ${shstrndx} is out of range (${shnum} sections)`);
 
-    const at = (i: number) => shoff + i * C.SHDR_SIZE;
+    // Sixteen words per header: name 0, type 1, flags 2-3, offset 6-7, size 8-9, link 10,
+    // info 11, addralign 12-13, entsize 14-15.
+    const h = new Words(buf, shoff, shnum * 16, order), w = h.w;
     for (let i = 1; i < shnum; i++) {
-      const o = at(i), type = order.u32(buf, o + 4), offset = order.u64(buf, o + 24), size = order.u64(buf, o + 32);
+      const k = i * 16, type = w[k + 1]!, offset = h.u64(k + 6), size = h.u64(k + 8);
       if (type !== C.SHT_NOBITS && offset + size > buf.length) {
         throw bad(`section ${i} data (${size} bytes at ${offset}) lies past the end of the file (${buf.length} bytes)`);
       }
-      const link = order.u32(buf, o + 40), addralign = order.u64(buf, o + 48);
+      const link = w[k + 10]!, addralign = h.u64(k + 12);
       if (link >= shnum) throw bad(`section ${i}: sh_link ${link} names no section (${shnum} sections)`);
       // sh_addralign is 0 or a power of two; kernel objects use at most a page (4096).
       if (addralign > MAX_ALIGN || (addralign & (addralign - 1)) !== 0) throw bad(`section ${i}: bad alignment ${addralign}`);
     }
-    if (order.u32(buf, at(shstrndx) + 4) !== C.SHT_STRTAB) throw bad(`e_shstrndx ${shstrndx} is not a string table`);
-    const names = new StringTable(buf, order.u64(buf, at(shstrndx) + 24), order.u64(buf, at(shstrndx) + 32));
+    const str = shstrndx * 16;
+    if (w[str + 1] !== C.SHT_STRTAB) throw bad(`e_shstrndx ${shstrndx} is not a string table`);
+    const names = new StringTable(buf, h.u64(str + 6), h.u64(str + 8));
     const sections: ElfSection[] = new Array(shnum);
     for (let index = 0; index < shnum; index++) {
-      const o = at(index), nameOff = order.u32(buf, o);
+      const k = index * 16, nameOff = w[k]!;
       sections[index] = {
         index,
         name: index === 0 ? "" : names.at(nameOff, () => bad(`section ${index}: name at offset ${nameOff} does not end inside the section name table`)),
-        type: order.u32(buf, o + 4), flags: order.u64(buf, o + 8), offset: order.u64(buf, o + 24), size: order.u64(buf, o + 32),
-        link: order.u32(buf, o + 40), info: order.u32(buf, o + 44), addralign: order.u64(buf, o + 48), entsize: order.u64(buf, o + 56),
+        type: w[k + 1]!, flags: h.u64(k + 2), offset: h.u64(k + 6), size: h.u64(k + 8),
+        link: w[k + 10]!, info: w[k + 11]!, addralign: h.u64(k + 12), entsize: h.u64(k + 14),
       };
     }
     return new ElfFile(path, buf, order, type, machine, eflags, buf[7]!, sections, unread);
@@ -228,11 +231,14 @@ export class ElfFile {
     const names = new StringTable(buf, strtab.offset, strtab.size);
     const nsections = this.sections.length;
     const out: ElfSymbol[] = new Array(n);
+    // Six words per symbol: name 0, info/other/shndx 1 (read as bytes), value 2-3, size 4-5.
+    const t = new Words(buf, symtab.offset, n * 6, order), w = t.w;
+    const little = order.little;
     for (let i = 0; i < n; i++) {
-      const o = symtab.offset + i * C.SYM_SIZE;
-      const nameOff = order.u32(buf, o);
+      const o = symtab.offset + i * C.SYM_SIZE, k = i * 6;
+      const nameOff = w[k]!;
       const info = buf[o + 4]!;
-      let shndx = order.u16(buf, o + 6);
+      let shndx = little ? buf[o + 6]! | (buf[o + 7]! << 8) : (buf[o + 6]! << 8) | buf[o + 7]!;
       if (shndx === C.SHN_XINDEX && xindex) shndx = order.u32(buf, xindex.offset + i * 4);
       if (shndx !== C.SHN_UNDEF && shndx < C.SHN_LORESERVE && shndx >= nsections) {
         throw this.bad(`symbol ${i}: section index ${shndx} is out of range (${nsections} sections)`);
@@ -240,8 +246,8 @@ export class ElfFile {
       out[i] = {
         index: i,
         name: names.at(nameOff, () => this.bad(`symbol ${i}: name at offset ${nameOff} does not end inside the string table (${strtab.size} bytes)`)),
-        value: order.u64(buf, o + 8),
-        size: order.u64(buf, o + 16),
+        value: t.u64(k + 2),
+        size: t.u64(k + 4),
         bind: info >> 4,
         type: info & 0xf,
         other: buf[o + 5]!,

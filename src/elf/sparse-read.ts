@@ -5,7 +5,7 @@
 // the file the first time anything asks for its bytes. Any header this cannot read with
 // certainty makes it read the whole file, for ElfFile.parse to report.
 import { closeSync, openSync, readSync } from "node:fs";
-import { bigEndian, littleEndian } from "./bytes.js";
+import { bigEndian, littleEndian, Words } from "./bytes.js";
 import * as C from "./constants.js";
 import { badInput } from "../errors.js";
 
@@ -45,19 +45,20 @@ export function readSparse(fd: number, size: number): SparseObject {
   if (shnum === 0 || order.u16(buf, 58) !== C.SHDR_SIZE || shoff < C.EHDR_SIZE || shoff + shnum * C.SHDR_SIZE > size) return whole();
   if (!readRange(fd, buf, shoff, shoff + shnum * C.SHDR_SIZE)) return whole();
 
-  const field = (i: number, at: number, wide: boolean) => (wide ? order.u64 : order.u32)(buf, shoff + i * C.SHDR_SIZE + at);
+  // Section header words (bytes.ts): type 1, flags 2-3, offset 6-7, size 8-9, info 11.
+  const h = new Words(buf, shoff, shnum * 16, order), w = h.w;
   const kept = (type: number, flags: number) => (flags & C.SHF_ALLOC) !== 0
     || type === C.SHT_SYMTAB || type === C.SHT_STRTAB || type === C.SHT_SYMTAB_SHNDX || type === C.SHT_GROUP;
   const unread = new Set<number>();
   const ranges: [number, number][] = [];
   for (let i = 1; i < shnum; i++) {
-    const type = field(i, 4, false), flags = field(i, 8, true), offset = field(i, 24, true), length = field(i, 32, true);
+    const k = i * 16, type = w[k + 1]!, flags = h.u64(k + 2), offset = h.u64(k + 6), length = h.u64(k + 8);
     if (type === C.SHT_NOBITS || length === 0) continue;
     if (offset + length > size) return whole();
     const relocates = type === C.SHT_RELA || type === C.SHT_REL;
-    const target = relocates ? field(i, 44, false) : 0;
+    const target = relocates ? w[k + 11]! : 0;
     const skip = relocates
-      ? target > 0 && target < shnum && !kept(field(target, 4, false), field(target, 8, true))
+      ? target > 0 && target < shnum && !kept(w[target * 16 + 1]!, h.u64(target * 16 + 2))
       : !kept(type, flags);
     if (skip) unread.add(i); else ranges.push([offset, offset + length]);
   }

@@ -1,12 +1,15 @@
 // Where klpkit keeps what it learned about kernels: downloaded packages, exact source tarballs,
 // prepared trees (one per source version and config), kallsyms, unpacked images, builds.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
-/** $KLP_CACHE, else ~/.cache/klpkit. */
+/**
+ * $KLP_CACHE, else ~/.cache/klpkit. $HOME before os.homedir(): every `klp diff` asks for its
+ * compile cache here, and loading node:os cost it ~0.8 ms of a ~30 ms run (V8's function log).
+ */
 export function cacheRoot(): string {
-  return process.env["KLP_CACHE"] ?? join(homedir(), ".cache/klpkit");
+  const home = process.env["HOME"] || process.getBuiltinModule("node:os").homedir();
+  return process.env["KLP_CACHE"] ?? join(home, ".cache/klpkit");
 }
 
 /** A directory under the cache root, created on first use. */
