@@ -109,4 +109,21 @@ export class Words {
     const a = this.w[k]!, b = this.w[k + 1]!;
     return this.lowFirst ? joinU64(a, b) : joinU64(b, a);
   }
+
+  /** The signed 64-bit field whose first word is `k` (an addend). */
+  i64(k: number): number {
+    const a = this.w[k]! | 0, b = this.w[k + 1]! | 0;
+    return this.lowFirst ? joinI64(a, b) : joinI64(b, a);
+  }
+
+  /** Whether the signed 64-bit field at `k` fits 32 bits (-4, a field offset: nearly every addend). */
+  fitsI32(k: number): boolean {
+    const lo = this.w[this.lowFirst ? k : k + 1]! | 0, hi = this.w[this.lowFirst ? k + 1 : k]! | 0;
+    return hi === lo >> 31;
+  }
+
+  /** Word `j` of the 64-bit field at `k` counted from its low half (0 low, 1 high). */
+  half(k: number, j: 0 | 1): number {
+    return this.w[k + (this.lowFirst ? j : 1 - j)]!;
+  }
 }

@@ -2,7 +2,7 @@
 // validated here, so layers above never see an out-of-range value: a truncated or corrupted
 // object becomes a KlpError naming the file and the field, not a RangeError.
 import { badInput } from "../errors.js";
-import { bigEndian, joinI64, joinU64, littleEndian, Words, type ByteOrder } from "./bytes.js";
+import { bigEndian, littleEndian, Words, type ByteOrder } from "./bytes.js";
 import * as C from "./constants.js";
 import { RelocTable } from "./relocs.js";
 import { readLater } from "./sparse-read.js";
@@ -10,11 +10,18 @@ import type { ElfGroup, ElfRela, ElfSection, ElfSymbol } from "./types.js";
 
 const MAX_ALIGN = 1 << 24;
 
+/** Throws `e`: for `value ?? fail(error)`. */
+function fail(e: Error): never {
+  throw e;
+}
+
 export class ElfFile {
   readonly sections: readonly ElfSection[];
   /** Index of SHT_SYMTAB, or 0 when the object has none. */
   readonly symtabIndex: number;
-  private readonly relaByTarget = new Map<number, number[]>();
+  /** Section index → its RELA section, 0 when none; a second one for the same section in `moreRela`. */
+  private readonly relaOf: Uint32Array;
+  private readonly moreRela = new Map<number, number[]>();
   private readonly relocCache = new Map<number, RelocTable>();
   private symbolsCache: readonly ElfSymbol[] | undefined;
   /** Sections whose bytes are not in `buf` yet (see sparse-read.ts), read on first use. */
@@ -33,17 +40,22 @@ export class ElfFile {
   ) {
     this.sections = sections;
     this.unread = unread;
-    const symtabs = sections.filter((s) => s.type === C.SHT_SYMTAB);
-    if (symtabs.length > 1) throw this.bad("more than one symbol table");
-    this.symtabIndex = symtabs[0]?.index ?? 0;
-    for (const s of sections) {
+    let symtab = 0;
+    for (let i = 0; i < sections.length; i++) {
+      if (sections[i]!.type !== C.SHT_SYMTAB) continue;
+      if (symtab) throw this.bad("more than one symbol table");
+      symtab = i;
+    }
+    this.symtabIndex = symtab;
+    this.relaOf = new Uint32Array(sections.length);
+    for (let i = 0; i < sections.length; i++) {
+      const s = sections[i]!;
       if (s.type !== C.SHT_RELA && s.type !== C.SHT_REL) continue;
       if (s.type === C.SHT_REL) throw this.bad(`section ${s.name}: SHT_REL relocations are not supported (ELF64 uses RELA)`);
       if (s.info === 0 || s.info >= sections.length) throw this.bad(`section ${s.name}: sh_info ${s.info} names no section`);
       if (s.link !== this.symtabIndex) throw this.bad(`section ${s.name}: sh_link ${s.link} is not the symbol table`);
-      const list = this.relaByTarget.get(s.info) ?? [];
-      list.push(s.index);
-      this.relaByTarget.set(s.info, list);
+      if (!this.relaOf[s.info]) this.relaOf[s.info] = s.index;
+      else this.moreRela.set(s.info, [...(this.moreRela.get(s.info) ?? []), s.index]);
     }
   }
 
@@ -102,7 +114,7 @@ export class ElfFile {
       const k = index * 16, nameOff = w[k]!;
       sections[index] = {
         index,
-        name: index === 0 ? "" : names.at(nameOff, () => bad(`section ${index}: name at offset ${nameOff} does not end inside the section name table`)),
+        name: index === 0 ? "" : names.at(nameOff) ?? fail(bad(`section ${index}: name at offset ${nameOff} does not end inside the section name table`)),
         type: w[k + 1]!, flags: h.u64(k + 2), offset: h.u64(k + 6), size: h.u64(k + 8),
         link: w[k + 10]!, info: w[k + 11]!, addralign: h.u64(k + 12), entsize: h.u64(k + 14),
       };
@@ -145,8 +157,10 @@ export class ElfFile {
   relocTable(target: number): RelocTable {
     let t = this.relocCache.get(target);
     if (!t) {
-      const relas = this.relaByTarget.get(target) ?? [];
-      t = relas.length === 0 ? RelocTable.empty : sortedTable(relas.map((ri) => this.decodeRela(this.sections[ri]!)));
+      const first = this.relaOf[target] ?? 0, more = this.moreRela.get(target);
+      t = !first ? RelocTable.empty
+        : !more ? sortedTable([this.decodeRela(this.sections[first]!)])
+        : sortedTable([first, ...more].map((ri) => this.decodeRela(this.sections[ri]!)));
       this.relocCache.set(target, t);
     }
     return t;
@@ -155,8 +169,11 @@ export class ElfFile {
   /** The RELA sections of this object, each with the section it applies to. */
   relaSections(): { rela: ElfSection; target: ElfSection }[] {
     const out = [];
-    for (const [target, relas] of this.relaByTarget) {
-      for (const r of relas) out.push({ rela: this.sections[r]!, target: this.sections[target]! });
+    for (let target = 0; target < this.relaOf.length; target++) {
+      if (!this.relaOf[target]) continue;
+      for (const r of [this.relaOf[target]!, ...(this.moreRela.get(target) ?? [])]) {
+        out.push({ rela: this.sections[r]!, target: this.sections[target]! });
+      }
     }
     return out.sort((a, b) => a.rela.index - b.rela.index);
   }
@@ -175,27 +192,24 @@ export class ElfFile {
     const nsyms = this.symbols.length;
     this.need(s);
     const n = Math.floor(s.size / C.RELA_SIZE);
-    const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
-    const end = target.type !== C.SHT_NOBITS ? target.size : Infinity;
-    // A little-endian object read on a little-endian host, its RELA section 4-aligned as
-    // assemblers write it: six 32-bit words per entry from one typed view, not six calls.
-    const view = order.little && HOST_LITTLE && (buf.byteOffset + s.offset) % 4 === 0;
-    const words = view ? new Uint32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
-    const ints = view ? new Int32Array(buf.buffer, buf.byteOffset + s.offset, n * 6) : undefined;
-    // r_info: high 32 bits symbol, low 32 bits type (ELF64).
-    const symAt = order.little ? 12 : 8, typeAt = order.little ? 8 : 12;
+    const end = target.type !== C.SHT_NOBITS ? target.size : 2 ** 32;
+    // Six words per entry: r_offset 0-1, r_info 2-3 (symbol in its high half, type in its low),
+    // r_addend 4-5.
+    const r = new Words(buf, s.offset, n * 6, order);
+    let wide = false;
+    for (let i = 0; i < n && !wide; i++) wide = !r.fitsI32(i * 6 + 4);
+    const t = RelocTable.alloc(n, wide);
     for (let i = 0; i < n; i++) {
-      const o = s.offset + i * C.RELA_SIZE, w = i * 6;
-      const offset = words ? joinU64(words[w]!, words[w + 1]!) : order.u64(buf, o);
-      const sym = words ? words[w + 3]! : order.u32(buf, o + symAt);
+      const w = i * 6;
+      const offset = r.u64(w), sym = r.half(w + 2, 1);
       if (sym >= nsyms) throw this.bad(`section ${s.name}: relocation ${i} uses symbol ${sym}, but the symbol table has ${nsyms}`);
       if (offset >= end) {
         throw this.bad(`section ${s.name}: relocation ${i} at offset ${offset} lies past the end of ${target.name} (${target.size} bytes)`);
       }
       t.offsets[i] = offset;
       t.syms[i] = sym;
-      t.types[i] = words ? words[w + 2]! : order.u32(buf, o + typeAt);
-      t.addends[i] = ints ? joinI64(ints[w + 4]!, ints[w + 5]!) : order.i64(buf, o + 16);
+      t.types[i] = r.half(w + 2, 0);
+      t.addends[i] = wide ? r.i64(w + 4) : r.half(w + 4, 0) | 0;
     }
     return t;
   }
@@ -245,7 +259,7 @@ export class ElfFile {
       }
       out[i] = {
         index: i,
-        name: names.at(nameOff, () => this.bad(`symbol ${i}: name at offset ${nameOff} does not end inside the string table (${strtab.size} bytes)`)),
+        name: names.at(nameOff) ?? fail(this.bad(`symbol ${i}: name at offset ${nameOff} does not end inside the string table (${strtab.size} bytes)`)),
         value: t.u64(k + 2),
         size: t.u64(k + 4),
         bind: info >> 4,
@@ -262,8 +276,6 @@ export class ElfFile {
   }
 }
 
-const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
  * One table from several RELA sections of the same target, sorted by offset (stable). Kernel
  * code relocations come nearly sorted: objtool leaves the `jmp __x86_return_thunk` of a function
@@ -277,7 +289,7 @@ function sortedTable(parts: RelocTable[]): RelocTable {
   for (let i = 1; i < n && sorted; i++) sorted = o[i - 1]! <= o[i]!;
   if (sorted) return one;
   const order = insertionOrder(o) ?? Array.from({ length: n }, (_, i) => i).sort((a, b) => o[a]! - o[b]! || a - b);
-  const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
+  const t = RelocTable.alloc(n, one.wide);
   for (let i = 0; i < n; i++) {
     const k = order[i]!;
     t.offsets[i] = o[k]!;
@@ -289,7 +301,7 @@ function sortedTable(parts: RelocTable[]): RelocTable {
 }
 
 /** The stable sorting permutation of nearly sorted `keys`, or undefined after too many moves. */
-function insertionOrder(keys: Float64Array): Uint32Array | undefined {
+function insertionOrder(keys: Uint32Array): Uint32Array | undefined {
   const n = keys.length, order = new Uint32Array(n);
   let budget = 8 * n;
   for (let i = 0; i < n; i++) {
@@ -306,7 +318,7 @@ function insertionOrder(keys: Float64Array): Uint32Array | undefined {
 
 function concat(parts: RelocTable[]): RelocTable {
   const n = parts.reduce((k, p) => k + p.length, 0);
-  const t = new RelocTable(new Float64Array(n), new Uint32Array(n), new Uint32Array(n), new Float64Array(n));
+  const t = RelocTable.alloc(n, parts.some((p) => p.wide));
   let at = 0;
   for (const p of parts) {
     t.offsets.set(p.offsets, at);
@@ -327,16 +339,15 @@ class StringTable {
   private text: string | undefined;
   constructor(private readonly buf: Buffer, private readonly offset: number, private readonly size: number) {}
 
-  /** The NUL-terminated name at `off`; a name must end inside its table. */
-  at(off: number, err: () => Error): string {
-    if (off >= this.size) {
-      if (off === 0) return "";
-      throw err();
-    }
+  /**
+   * The NUL-terminated name at `off`; undefined when it does not end inside its table. No error
+   * callback: a closure per symbol and section was a tenth of what reading them allocated.
+   */
+  at(off: number): string | undefined {
+    if (off >= this.size) return off === 0 ? "" : undefined;
     this.text ??= this.buf.toString("latin1", this.offset, this.offset + this.size);
     const end = this.text.indexOf("\0", off);
     // Reading on past the table would take bytes of the next section.
-    if (end < 0) throw err();
-    return this.text.slice(off, end);
+    return end < 0 ? undefined : this.text.slice(off, end);
   }
 }

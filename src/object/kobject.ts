@@ -7,6 +7,8 @@ import * as C from "../elf/constants.js";
 import type { ElfFile } from "../elf/reader.js";
 import type { RelocSpan } from "../elf/relocs.js";
 import type { ElfRela, ElfSection, ElfSymbol } from "../elf/types.js";
+import { BySymbol } from "./by-symbol.js";
+import { Covers } from "./covers.js";
 import { exportsOf } from "./exports.js";
 import type { Layouts } from "./layouts.js";
 import { correlationKey, isFreshCopy } from "./names.js";
@@ -109,23 +111,15 @@ class DataEntity extends EntityBase implements KData {
   }
 }
 
-/** The entities of one section by address, with the reach of each (a function's includes its prefix). */
-interface Cover {
-  readonly syms: ElfSymbol[];
-  readonly starts: number[];
-  /** maxEnd[i]: the furthest end among syms[0..i], so a lookup knows when to stop looking back. */
-  readonly maxEnd: number[];
-}
-
 export class KObject {
   readonly functions: KFunction[] = [];
   readonly data: KData[] = [];
-  readonly byIndex = new Map<number, KFunction | KData>();
+  readonly byIndex: BySymbol<KFunction | KData>;
   /** The source file the compiler named in the first STT_FILE symbol. */
   readonly sourceFile: string | undefined;
   /** Exported symbol names (EXPORT_SYMBOL*), with how each is exported. */
   readonly exports: ReadonlyMap<string, string>;
-  private readonly covers = new Map<number, Cover>();
+  private readonly covers: Covers;
   /** Prefix symbol index → the function it belongs to. */
   private readonly prefixOwner = new Map<number, KFunction>();
   private readonly specialSections = new Map<string, ElfSection[]>();
@@ -140,6 +134,7 @@ export class KObject {
     // Index loops throughout: a short-lived process runs this in V8's interpreter, where for-of
     // allocates an iterator result per element (a third of what a diff allocated).
     const symbols = elf.symbols;
+    this.byIndex = new BySymbol(symbols.length);
     let sourceFile: string | undefined;
     for (let i = 0; i < symbols.length && sourceFile === undefined; i++) if (symbols[i]!.type === C.STT_FILE) sourceFile = symbols[i]!.name;
     this.sourceFile = sourceFile;
@@ -151,8 +146,9 @@ export class KObject {
         firstStarts.set(s.shndx, Math.min(firstStarts.get(s.shndx) ?? Infinity, s.value));
       }
     }
-    const ends = codeEnds(symbols);
-    const spans = new Map<number, { sym: ElfSymbol; start: number }[]>();
+    // Where code ends before a function that does not start its section: asked only then.
+    let ends: ReturnType<typeof codeEnds> | undefined;
+    const covered: ElfSymbol[] = [], starts: number[] = [];
     for (let i = 0; i < symbols.length; i++) {
       const sym = symbols[i]!;
       if (sym.shndx === C.SHN_UNDEF || sym.shndx >= C.SHN_LORESERVE) continue;
@@ -166,16 +162,15 @@ export class KObject {
       const bytes = nobits ? EMPTY : elf.bytes(sym.shndx, sym.value, sym.value + sym.size);
       // Most functions start their section (sym.value 0), where no padding can be in front.
       const prefix = sym.type !== C.STT_FUNC ? undefined
-        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0, endBefore(ends.get(sym.shndx), sym.value), this.arch) : undefined);
+        : prefixes.of(sym) ?? (section.flags & C.SHF_EXECINSTR && sym.value !== 0 ? unnamedPadding(sym, elf.data(sym.shndx), firstStarts.get(sym.shndx) ?? 0, endBefore((ends ??= codeEnds(symbols)).get(sym.shndx), sym.value), this.arch) : undefined);
       const e = sym.type === C.STT_FUNC ? new FunctionEntity(elf, sym, section, bytes, prefix) : new DataEntity(elf, sym, section, bytes);
       if (e.kind === "function") this.functions.push(e); else this.data.push(e);
       this.byIndex.set(sym.index, e);
       if (e.kind === "function" && prefix) for (let k = 0; k < prefix.symbols.length; k++) this.prefixOwner.set(prefix.symbols[k]!.index, e);
-      const list = spans.get(sym.shndx);
-      if (list) list.push({ sym, start: prefix?.start ?? sym.value });
-      else spans.set(sym.shndx, [{ sym, start: prefix?.start ?? sym.value }]);
+      covered.push(sym);
+      starts.push(prefix?.start ?? sym.value);
     }
-    spans.forEach((list, shndx) => this.covers.set(shndx, coverOf(list)));
+    this.covers = new Covers(covered, starts, elf.sections.length);
     for (let i = 0; i < elf.sections.length; i++) {
       const s = elf.sections[i]!;
       if (!tableSpec(s.name)) continue;
@@ -249,13 +244,13 @@ export class KObject {
       if (end < 0) end = data.length;
       return r.toStr(section, data, start, end, addend - start);
     }
-    const cover = this.covers.get(section.index);
-    if (cover) {
+    if (this.covers.count(section.index)) {
       for (let k = 0; k < biases.length; k++) {
-        const s = covering(cover, addend + biases[k]!);
+        const s = this.covers.covering(section.index, addend + biases[k]!);
         if (s) return r.toSym(s, addend - s.value);
       }
-      if (cover.syms.length === 1) return r.toSym(cover.syms[0]!, addend - cover.syms[0]!.value);
+      const only = this.covers.only(section.index);
+      if (only) return r.toSym(only, addend - only.value);
     }
     return r.toSec(section, addend, Math.max(0, addend + biases[0]!));
   }
@@ -310,7 +305,7 @@ export class KObject {
         add(sym.shndx, sym.value + rs.addends[i]! + bias);
       }
     }
-    for (const [shndx, cover] of this.covers) for (const at of cover.starts) add(shndx, at);
+    for (let shndx = 0; shndx < this.elf.sections.length; shndx++) for (const at of this.covers.startsIn(shndx)) add(shndx, at);
     return new Map([...out].map(([k, v]) => [k, [...v].sort((a, b) => a - b)]));
   }
 
@@ -436,28 +431,3 @@ export class KObject {
   }
 }
 
-function coverOf(list: { sym: ElfSymbol; start: number }[]): Cover {
-  list.sort((a, b) => a.start - b.start || a.sym.index - b.sym.index);
-  const maxEnd: number[] = [];
-  let far = -1;
-  for (const { sym } of list) {
-    far = Math.max(far, sym.value + sym.size);
-    maxEnd.push(far);
-  }
-  return { syms: list.map((x) => x.sym), starts: list.map((x) => x.start), maxEnd };
-}
-
-/** The first symbol (in address order) whose reach holds `t`; a zero-size symbol holds its own address. */
-function covering(c: Cover, t: number): ElfSymbol | undefined {
-  let lo = 0, hi = c.starts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (c.starts[mid]! <= t) lo = mid + 1; else hi = mid;
-  }
-  let found: ElfSymbol | undefined;
-  for (let i = lo - 1; i >= 0 && (c.maxEnd[i]! > t || c.starts[i] === t); i--) {
-    const s = c.syms[i]!;
-    if ((t >= c.starts[i]! && t < s.value + s.size) || (s.size === 0 && t === s.value)) found = s;
-  }
-  return found;
-}
