@@ -149,6 +149,8 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const newGlobals = new Set(changedPairs.flatMap(({ a }) => a.sel.new.map((c) => c.name)
     .filter((n) => a.p.functions.some((f) => f.name === n && f.sym.bind !== STB_LOCAL))));
   const patchedObjects = new Set(changedPairs.map(({ obj }) => objectNames.get(obj)!));
+  /** Namespaces of the exports the carried code links to (ms_sensors_reset: IIO_MEAS_SPEC_SENSORS). */
+  const namespaces = new Set<string>();
   step("klp relocations", () => {
     let n = 0;
     changedPairs.forEach(({ obj, a }, i) => {
@@ -174,7 +176,11 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
         // calls hfsplus_brec_read_cat, which the fix adds to bfind.c) is linked to that copy.
         if (!ext.local && newGlobals.has(ext.name)) continue;
         const r = resolveExtern(ext, target, k, patchedObjects);
-        if (r.kind !== "klp") continue;
+        if (r.kind !== "klp") {
+          const ns = k.exports.get(ext.name)?.namespace;
+          if (r.kind === "export" && ns) namespaces.add(ns);
+          continue;
+        }
         let key = ext.name;
         const known = plan.get(key);
         if (known && (known.object !== r.object || known.sympos !== r.sympos)) {
@@ -239,7 +245,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const objs: KlpObjectSpec[] = [...specs].map(([name, funcs]) => ({ name, funcs, callbacks: callbacks.get(name) ?? new Map<string, string>() })).sort((x, y) => (x.name === "vmlinux" ? -1 : y.name === "vmlinux" ? 1 : x.name.localeCompare(y.name)));
   const ko = step("link module", () => buildModule({
     tree, symvers: t.files.symvers, workDir: path.join(work, "module"), name,
-    source: livepatchSource(name, objs, { replace: opts.replace ?? false, description: path.basename(opts.patch) }),
+    source: livepatchSource(name, objs, { replace: opts.replace ?? false, description: path.basename(opts.patch), importNamespaces: [...namespaces].sort() }),
     objects: shipped, klpNames: new Set(plan.keys()),
   }), (p) => p);
   const out = path.join(opts.outDir, `${name}.ko`);

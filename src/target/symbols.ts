@@ -54,6 +54,8 @@ export interface Export {
   readonly name: string;
   readonly module: string;
   readonly kind: string;
+  /** EXPORT_SYMBOL_NS: a module that uses it must import the namespace (MODULE_IMPORT_NS). */
+  readonly namespace?: string;
 }
 
 /** Module.symvers: `crc\tname\tmodule\tEXPORT_SYMBOL[_GPL]\tnamespace`. */
@@ -61,9 +63,9 @@ export function parseModuleSymvers(file: string, text: string): ReadonlyMap<stri
   const out = new Map<string, Export>();
   for (const line of text.split("\n")) {
     if (!line) continue;
-    const [, name, module, kind] = line.split("\t");
+    const [, name, module, kind, namespace] = line.split("\t");
     if (!name || !module || !kind) throw badInput(file, `not a Module.symvers line: ${line.slice(0, 60)}`);
-    out.set(name, { name, module: module.replace(/^.*\//, "").replace(/-/g, "_"), kind });
+    out.set(name, { name, module: module.replace(/^.*\//, "").replace(/-/g, "_"), kind, ...(namespace ? { namespace } : {}) });
   }
   return out;
 }
