@@ -78,6 +78,9 @@ export const aarch64: Arch = {
   pointerSize: 8,
   knownLayouts: (name) => AARCH64_STRUCTS.get(name) ?? [],
 
+  // bl / b: the relocation types of branch instructions say it all.
+  isBranchAt: (_code, _offset, type) => type === R.CALL26 || type === R.JUMP26,
+
   hasFtraceEntry(f) {
     // Debian's arm64 6.12 (DYNAMIC_FTRACE_WITH_CALL_OPS): `-fpatchable-function-entry=4,2`, two
     // NOPs in front of the symbol (the ops pointer's slot) and two at its entry, the record in

@@ -59,6 +59,11 @@ export interface Arch {
   /** True when the function starts with an ftrace site the livepatch core can redirect. */
   hasFtraceEntry(f: CodeView): boolean;
   /**
+   * True when the relocation of `type` at `offset` of `code` is the target of a call or jump
+   * (`call rfcomm_run`), false when the code takes the address (`mov $rfcomm_run, %rdi`).
+   */
+  isBranchAt(code: Buffer, offset: number, type: number): boolean;
+  /**
    * True when `a` and `b` differ only in immediates that pass `__LINE__` to a function known
    * to take a line number (e.g. `__might_sleep(__FILE__, __LINE__)`): a pure line shift.
    */

@@ -23,6 +23,7 @@ const PC_BIASES = [4, 5, 6, 8];
 const PC_RELATIVE = new Set<number>([R.PC32, R.PLT32, R.PC64, R.PC16, R.PC8, R.GOTPCREL, R.GOTPCRELX, R.REX_GOTPCRELX]);
 
 const CALL_REL32 = 0xe8;
+const JMP_REL32 = 0xe9;
 const ENDBR64 = [0xf3, 0x0f, 0x1e, 0xfa];
 /** The 5-byte NOP ftrace sites hold when not calling: `nopl 0x0(%rax,%rax,1)` and kin. */
 const FTRACE_SITE = 5;
@@ -85,6 +86,11 @@ export const x86_64: Arch = {
     // (gcc: N one-byte NOPs; clang: one N-byte NOP): NOPs an ftrace table records as the site.
     return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= FTRACE_SITE;
   },
+
+  // e8/e9 rel32: call or jmp (a tail call) to the relocation's symbol; 0f 8x rel32: a
+  // conditional tail call, which clang emits.
+  isBranchAt: (code, offset, type) => (type === R.PLT32 || type === R.PC32) && offset >= 2
+    && (code[offset - 1] === CALL_REL32 || code[offset - 1] === JMP_REL32 || (code[offset - 2] === 0x0f && (code[offset - 1]! & 0xf0) === 0x80)),
 
   // gcc's -fpatchable-function-entry=16,16 pads with one-byte NOPs; between two functions of one
   // section, NOPs are alignment, not a preamble.

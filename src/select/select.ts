@@ -7,6 +7,7 @@ import type { KData, KFunction, KObject } from "../object/kobject.js";
 import { coldParentName } from "../object/names.js";
 import { STB_LOCAL } from "../elf/constants.js";
 import { builtInExitReason, deferredInitReason, INIT_HINT, isExitSection, isInitOrExitSection, isModuleMetadata, MODINFO_REASON, typeChangeRefusal, unpatchableFunction, type Refusal } from "./refusals.js";
+import { kthreadMainRefusal, kthreadMains } from "./kthreads.js";
 
 export type { Refusal } from "./refusals.js";
 
@@ -133,6 +134,13 @@ export function select(o: KObject, p: KObject, corr: Correlation, cmp: Comparer,
       continue;
     }
     if (r) refused.push({ symbol: r.symbol, reason: r.reason, hint: r.hint });
+  }
+  if (changed.size) {
+    const mains = kthreadMains(p);
+    for (const f of changed.keys()) {
+      const starter = mains.get(f.sym.index);
+      if (starter !== undefined && !coldParentName(f.name)) refused.push(kthreadMainRefusal(f, starter));
+    }
   }
 
   const freshDataChanged: string[] = [];
