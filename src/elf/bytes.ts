@@ -89,6 +89,11 @@ const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export class Words {
   readonly w: Uint32Array;
+  /**
+   * The same words read as signed: an element of a Uint32Array at or above 2^31 (the high half
+   * of an addend of -4) is a new heap number in V8's interpreter, one of an Int32Array is not.
+   */
+  private readonly s: Int32Array;
   /** Whether a 64-bit field's low half is its first word (the file is little-endian). */
   private readonly lowFirst: boolean;
 
@@ -96,11 +101,13 @@ export class Words {
     this.lowFirst = order.little;
     if (order.little === HOST_LITTLE && (b.byteOffset + off) % 4 === 0) {
       this.w = new Uint32Array(b.buffer, b.byteOffset + off, count);
+      this.s = new Int32Array(b.buffer, b.byteOffset + off, count);
     } else {
       const copy = new Uint8Array(4 * count); // its own buffer: aligned
       copy.set(b.subarray(off, off + 4 * count));
       if (order.little !== HOST_LITTLE) Buffer.from(copy.buffer).swap32();
       this.w = new Uint32Array(copy.buffer);
+      this.s = new Int32Array(copy.buffer);
     }
   }
 
@@ -112,18 +119,23 @@ export class Words {
 
   /** The signed 64-bit field whose first word is `k` (an addend). */
   i64(k: number): number {
-    const a = this.w[k]! | 0, b = this.w[k + 1]! | 0;
+    const a = this.s[k]!, b = this.s[k + 1]!;
     return this.lowFirst ? joinI64(a, b) : joinI64(b, a);
   }
 
   /** Whether the signed 64-bit field at `k` fits 32 bits (-4, a field offset: nearly every addend). */
   fitsI32(k: number): boolean {
-    const lo = this.w[this.lowFirst ? k : k + 1]! | 0, hi = this.w[this.lowFirst ? k + 1 : k]! | 0;
+    const lo = this.s[this.lowFirst ? k : k + 1]!, hi = this.s[this.lowFirst ? k + 1 : k]!;
     return hi === lo >> 31;
   }
 
   /** Word `j` of the 64-bit field at `k` counted from its low half (0 low, 1 high). */
   half(k: number, j: 0 | 1): number {
     return this.w[k + (this.lowFirst ? j : 1 - j)]!;
+  }
+
+  /** The low half of the 64-bit field at `k`, signed (a 32-bit addend). */
+  lowSigned(k: number): number {
+    return this.s[this.lowFirst ? k : k + 1]!;
   }
 }

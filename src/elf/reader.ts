@@ -209,7 +209,7 @@ export class ElfFile {
       t.offsets[i] = offset;
       t.syms[i] = sym;
       t.types[i] = r.half(w + 2, 0);
-      t.addends[i] = wide ? r.i64(w + 4) : r.half(w + 4, 0) | 0;
+      t.addends[i] = wide ? r.i64(w + 4) : r.lowSigned(w + 4);
     }
     return t;
   }
