@@ -59,9 +59,12 @@ export interface Arch {
   /** True when the function starts with an ftrace site the livepatch core can redirect. */
   hasFtraceEntry(f: CodeView): boolean;
   /**
-   * True when the relocation of `type` at `offset` of `code` is the target of a call or jump
-   * (`call rfcomm_run`), false when the code takes the address (`mov $rfcomm_run, %rdi`).
+   * True when the instruction holding the relocation of `type` at `offset` of `code` puts the
+   * address it names into the first argument register (`mov $rfcomm_run, %rdi`; arm64's
+   * `adrp x0, …` / `add x0, x0, :lo12:…`): the function is passed as a call's first argument.
    */
+  loadsFirstArgument(code: Buffer, offset: number, type: number): boolean;
+  /** True when the relocation of `type` at `offset` of `code` is the target of a call or jump. */
   isBranchAt(code: Buffer, offset: number, type: number): boolean;
   /**
    * True when `a` and `b` differ only in immediates that pass `__LINE__` to a function known

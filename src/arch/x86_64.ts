@@ -24,6 +24,9 @@ const PC_RELATIVE = new Set<number>([R.PC32, R.PLT32, R.PC64, R.PC16, R.PC8, R.G
 
 const CALL_REL32 = 0xe8;
 const JMP_REL32 = 0xe9;
+const MOV_IMM_RDI = [0x48, 0xc7, 0xc7];
+const LEA_RIP_RDI = [0x48, 0x8d, 0x3d];
+const MOV_IMM_EDI = 0xbf;
 const ENDBR64 = [0xf3, 0x0f, 0x1e, 0xfa];
 /** The 5-byte NOP ftrace sites hold when not calling: `nopl 0x0(%rax,%rax,1)` and kin. */
 const FTRACE_SITE = 5;
@@ -87,8 +90,12 @@ export const x86_64: Arch = {
     return f.ftraceSites.includes(at) && nopBytes(f.code, at) >= FTRACE_SITE;
   },
 
-  // e8/e9 rel32: call or jmp (a tail call) to the relocation's symbol; 0f 8x rel32: a
-  // conditional tail call, which clang emits.
+  // mov $sym, %rdi (48 c7 c7, -mcmodel=kernel's sign-extended 32-bit address), lea sym(%rip),
+  // %rdi (48 8d 3d), or mov $sym, %edi (bf).
+  loadsFirstArgument: (code, offset, type) =>
+    ((type === R.R32S || type === R.R32) && (startsWith(code, MOV_IMM_RDI, offset - 3) || code[offset - 1] === MOV_IMM_EDI))
+    || ((type === R.PC32 || type === R.PLT32) && startsWith(code, LEA_RIP_RDI, offset - 3)),
+  // e8/e9 rel32: a call, or a jmp (tail call); 0f 8x rel32: a conditional tail call (clang).
   isBranchAt: (code, offset, type) => (type === R.PLT32 || type === R.PC32) && offset >= 2
     && (code[offset - 1] === CALL_REL32 || code[offset - 1] === JMP_REL32 || (code[offset - 2] === 0x0f && (code[offset - 1]! & 0xf0) === 0x80)),
 

@@ -9,27 +9,30 @@ import type { KFunction, KObject } from "../object/kobject.js";
 const KTHREAD_CREATORS = new Set(["kthread_create_on_node", "kthread_create_on_cpu"]);
 const MODULE_ENTRY_ALIASES = new Set(["init_module", "cleanup_module"]);
 
-/** Function symbol index → the function of `p` that hands it to a kthread creator. */
+/** Function symbol index → the function of `p` that passes it to a kthread creator as the thread's function. */
 export function kthreadMains(p: KObject): Map<number, string> {
   const out = new Map<number, string>();
   // Most objects start no thread: their symbol table does not name a creator at all.
   if (!p.elf.symbols.some((s) => KTHREAD_CREATORS.has(s.name))) return out;
+  // module_init's alias init_module is the same function as rfcomm_init: name the latter.
+  const name = (index: number, starter: string) => {
+    const known = out.get(index);
+    if (known === undefined || MODULE_ENTRY_ALIASES.has(known)) out.set(index, starter);
+  };
   for (const g of p.functions) {
     const rs = g.relocs;
-    let creates = false;
-    const taken: number[] = [];
+    // The function whose address the code last put in the first argument register; any call
+    // uses that register up (audit_add_tree_rule passes tag_mount to iterate_mounts, and only
+    // then prune_tree_thread to kthread_create_on_node).
+    let loaded: number | undefined;
     for (let i = 0; i < rs.length; i++) {
       const ref = p.referentOf(rs.sym(i), rs.type(i), rs.addend(i), g.section);
-      if (ref.kind !== "sym") continue;
-      if (KTHREAD_CREATORS.has(ref.sym.name)) creates = true;
-      else if (ref.offset === 0 && !p.arch.isBranchAt(g.bytes, rs.offset(i), rs.type(i))) taken.push(ref.sym.index);
-    }
-    if (!creates) continue;
-    for (const index of taken) {
-      if (p.byIndex.get(index)?.kind !== "function") continue;
-      // module_init's alias init_module is the same function as rfcomm_init: name the latter.
-      const known = out.get(index);
-      if (known === undefined || MODULE_ENTRY_ALIASES.has(known)) out.set(index, g.name);
+      if (p.arch.isBranchAt(g.bytes, rs.offset(i), rs.type(i))) {
+        if (loaded !== undefined && ref.kind === "sym" && KTHREAD_CREATORS.has(ref.sym.name)) name(loaded, g.name);
+        loaded = undefined;
+      } else if (ref.kind === "sym" && ref.offset === 0 && p.arch.loadsFirstArgument(g.bytes, rs.offset(i), rs.type(i))) {
+        loaded = p.byIndex.get(ref.sym.index)?.kind === "function" ? ref.sym.index : undefined;
+      }
     }
   }
   return out;
