@@ -78,9 +78,9 @@ export const aarch64: Arch = {
   pointerSize: 8,
   knownLayouts: (name) => AARCH64_STRUCTS.get(name) ?? [],
 
-  // adrp x0, sym / add x0, x0, :lo12:sym: the instruction's destination register (bits 0-4) is x0.
   // bl / b: the relocation types of branches say it all.
   isBranchAt: (_code, _offset, type) => type === R.CALL26 || type === R.JUMP26,
+  // adrp x0, sym / add x0, x0, :lo12:sym: the instruction's destination register (bits 0-4) is x0.
   loadsFirstArgument: (code, offset, type) =>
     (type === R.ADR_PREL_PG_HI21 || type === R.ADD_ABS_LO12_NC) && offset + 4 <= code.length && (code.readUInt32LE(offset) & 0x1f) === 0,
 

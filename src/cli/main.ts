@@ -33,11 +33,6 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage + "\n");
     return 0;
   }
-  // No optimising compiler for `klp diff`: a run is too short to repay TurboFan's compiles, which
-  // take the second core. Over the 240 pairs of bench/, each timed in turn with and without it:
-  // 1.4 ms less per pair (median), fs/ext4/super.o 403 → 365 ms. Set before the command's bundle
-  // loads, so that its code cache is made and used under the same flags.
-  if (cmd === "diff") setFlagsFromString("--max-opt=2");
   const load = cmd === undefined ? undefined : COMMANDS[cmd];
   if (!load) throw badInput(undefined, cmd === undefined ? "no command given (see klp --help)" : `unknown command '${cmd}' (see klp --help)`);
   return (await load())(rest);
@@ -67,15 +62,19 @@ function fail(e: unknown) {
   }
 }
 
-/**
- * `klp diff` leaves through process.exit(): its output is written synchronously (writeAll), and
- * ending the event loop instead frees the whole environment and heap first, for nothing.
- */
-const endsAtOnce = argv[0] === "diff";
+/** `klp diff`: a short process, run once per object pair, tuned for that. */
+const perPair = argv[0] === "diff";
+// No optimising compiler: a run is too short to repay TurboFan's compiles, which take the second
+// core. Over the 240 pairs of bench/, each timed in turn with and without it: 1.4 ms less per pair
+// (median), fs/ext4/super.o 403 → 365 ms. Set before the command's bundle loads, so that its code
+// cache is made and used under the same flags.
+if (perPair) setFlagsFromString("--max-opt=2");
+// It leaves through process.exit(): its output is written synchronously (writeAll), and ending
+// the event loop instead frees the whole environment and heap first, for nothing.
 main(argv).then((code) => {
   process.exitCode = code;
-  if (endsAtOnce) process.exit();
+  if (perPair) process.exit();
 }, (e: unknown) => {
   fail(e);
-  if (endsAtOnce) process.exit();
+  if (perPair) process.exit();
 });

@@ -157,23 +157,24 @@ export class ElfFile {
   relocTable(target: number): RelocTable {
     let t = this.relocCache.get(target);
     if (!t) {
-      const first = this.relaOf[target] ?? 0, more = this.moreRela.get(target);
-      t = !first ? RelocTable.empty
-        : !more ? sortedTable([this.decodeRela(this.sections[first]!)])
-        : sortedTable([first, ...more].map((ri) => this.decodeRela(this.sections[ri]!)));
+      const relas = this.relasOf(target);
+      t = relas.length === 0 ? RelocTable.empty : sortedTable(relas.map((ri) => this.decodeRela(this.sections[ri]!)));
       this.relocCache.set(target, t);
     }
     return t;
+  }
+
+  /** The RELA sections that apply to section `target`, in file order. */
+  private relasOf(target: number): number[] {
+    const first = this.relaOf[target] ?? 0;
+    return first ? [first, ...(this.moreRela.get(target) ?? [])] : [];
   }
 
   /** The RELA sections of this object, each with the section it applies to. */
   relaSections(): { rela: ElfSection; target: ElfSection }[] {
     const out = [];
     for (let target = 0; target < this.relaOf.length; target++) {
-      if (!this.relaOf[target]) continue;
-      for (const r of [this.relaOf[target]!, ...(this.moreRela.get(target) ?? [])]) {
-        out.push({ rela: this.sections[r]!, target: this.sections[target]! });
-      }
+      for (const r of this.relasOf(target)) out.push({ rela: this.sections[r]!, target: this.sections[target]! });
     }
     return out.sort((a, b) => a.rela.index - b.rela.index);
   }
@@ -247,12 +248,11 @@ export class ElfFile {
     const out: ElfSymbol[] = new Array(n);
     // Six words per symbol: name 0, info/other/shndx 1 (read as bytes), value 2-3, size 4-5.
     const t = new Words(buf, symtab.offset, n * 6, order), w = t.w;
-    const little = order.little;
     for (let i = 0; i < n; i++) {
       const o = symtab.offset + i * C.SYM_SIZE, k = i * 6;
       const nameOff = w[k]!;
       const info = buf[o + 4]!;
-      let shndx = little ? buf[o + 6]! | (buf[o + 7]! << 8) : (buf[o + 6]! << 8) | buf[o + 7]!;
+      let shndx = order.u16(buf, o + 6);
       if (shndx === C.SHN_XINDEX && xindex) shndx = order.u32(buf, xindex.offset + i * 4);
       if (shndx !== C.SHN_UNDEF && shndx < C.SHN_LORESERVE && shndx >= nsections) {
         throw this.bad(`symbol ${i}: section index ${shndx} is out of range (${nsections} sections)`);

@@ -8,8 +8,7 @@ import { dirname, join } from "node:path";
  * compile cache here, and loading node:os cost it ~0.8 ms of a ~30 ms run (V8's function log).
  */
 export function cacheRoot(): string {
-  const home = process.env["HOME"] || process.getBuiltinModule("node:os").homedir();
-  return process.env["KLP_CACHE"] ?? join(home, ".cache/klpkit");
+  return process.env["KLP_CACHE"] ?? join(process.env["HOME"] || process.getBuiltinModule("node:os").homedir(), ".cache/klpkit");
 }
 
 /** A directory under the cache root, created on first use. */
