@@ -232,4 +232,8 @@ test("console scan: markers, problems and harmless taint messages", () => {
   assert.equal(bad.problems.length, 1);
   assert.deepEqual(bad.problems[0]!.kinds, ["bug", "oops", "call-trace"]);
   assert.match(bad.problems[0]!.line, /^BUG: kernel NULL pointer dereference/);
+  // A kernel record written to the UART inside a line of /init's (seen in CI: a step's detail
+  // read "loaded and patched by the livepatch[    1.823268] tsc: …") starts a line of its own.
+  assert.deepEqual(consoleLines("KLPVM: end step=x status=pass t=1.00 msg=loaded[    1.823268] tsc: Refined TSC\n"),
+    ["KLPVM: end step=x status=pass t=1.00 msg=loaded", "[    1.823268] tsc: Refined TSC"]);
 });

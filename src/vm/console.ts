@@ -12,7 +12,10 @@ export function consoleLines(raw: string): string[] {
     .replace(/\x1b/g, "")
     .replace(/\r/g, "")
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-  const lines = text.split("\n");
+  // The kernel writes its console records straight to the UART, between the bytes /init's tty
+  // output is sending: a record can land inside a line of /init's ("loaded and patched by the
+  // livepatch[    1.823268] tsc: Refined TSC clocksource calibration …"). It starts a line of its own.
+  const lines = text.replace(/(?<=\S)(\[ *\d+\.\d{6}\] )/g, "\n$1").split("\n");
   if (lines.length && lines[lines.length - 1] === "") lines.pop();
   return lines;
 }
