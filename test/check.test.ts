@@ -48,6 +48,13 @@ before(() => {
   // A hand-made livepatch built without debug info: its replacement's signature cannot be read.
   const strip = spawnSync("objcopy", ["--strip-debug", ko("signature_spelled"), ko("no_dwarf")], { encoding: "utf8" });
   assert.equal(strip.status, 0, strip.stderr);
+  // The namespace fixture as a module built without MODULE_IMPORT_NS: its one import_ns= key
+  // renamed, so .modinfo imports nothing (the kernel reads only import_ns= entries).
+  const imports = fs.readFileSync(ko("namespace_import"));
+  const ns = imports.indexOf("import_ns=DMA_BUF\0");
+  assert.ok(ns > 0 && imports.indexOf("import_ns=", ns + 1) < 0, "namespace_import.ko imports DMA_BUF, once");
+  imports.write("x", ns, "latin1");
+  fs.writeFileSync(ko("namespace_not_imported"), imports);
   // The unexported fixture with its reference turned into a klp relocation, as klp build's
   // post-link step writes them: once right (sympos 0, a unique name), once with a position
   // kallsyms does not have.
@@ -197,6 +204,18 @@ test("a klp relocation whose sympos kallsyms does not have: kallsyms_lookup_name
   const { status, report } = check("klp_bad_sympos");
   assert.equal(status, 1);
   assert.deepEqual(kinds(report), ["klp-relocation .klp.sym.vmlinux.kallsyms_lookup_name,2"]);
+});
+
+test("exports of the DMA_BUF symbol namespace used by a module that imports it: safe", () => {
+  const { status, report, stderr } = check("namespace_import");
+  assert.deepEqual(kinds(report), [], stderr);
+  assert.equal(status, 0);
+});
+
+test("the same module without its import of DMA_BUF: the module loader refuses dma_buf_get and dma_buf_put", () => {
+  const r = unsafe("namespace_not_imported", ["namespace dma_buf_get", "namespace dma_buf_put"]);
+  assert.match(findingOf(r, "namespace").reason, /exported in symbol namespace DMA_BUF, which namespace_import does not import/);
+  assert.match(findingOf(r, "namespace").hint, /MODULE_INFO\(import_ns, "DMA_BUF"\)/);
 });
 
 test("a module built for another kernel: vermagic names another release", () => {

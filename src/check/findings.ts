@@ -21,6 +21,8 @@ export type FindingKind =
   | "unverified"
   /** An undefined symbol no export provides and no klp relocation covers: the load fails. */
   | "unresolved"
+  /** An export of a symbol namespace the module does not import: the module loader refuses it. */
+  | "namespace"
   /** A `.klp.sym` symbol or `.klp.rela` section the kernel would reject. */
   | "klp-relocation"
   /** A klp_object names a module the target does not have as a loadable module. */

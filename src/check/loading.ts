@@ -1,7 +1,9 @@
 // Whether the module loads and enables on the target at all: modinfo (kernel/livepatch/core.c
 // refuses a module without `livepatch=Y`; the module loader one built for another kernel), every
-// undefined symbol exported by the target, every klp relocation resolvable the way
-// klp_resolve_symbols resolves it, and every patched object a module the target can load.
+// undefined symbol exported by the target and its symbol namespace imported, every klp relocation
+// resolvable the way klp_resolve_symbols resolves it, and every patched object a module the
+// target can load.
+import { isEnabled } from "../target/config.js";
 import type { KernelView } from "../target/symbols.js";
 import type { Target } from "../target/target.js";
 import type { ModuleIndex } from "../vm/modules.js";
@@ -47,6 +49,27 @@ export function unresolvedFindings(m: LivepatchModule, k: KernelView): Finding[]
     reason: `${s} is not exported by the target (not in Module.symvers) and no klp relocation covers it: insmod fails with "Unknown symbol ${s}"`,
     hint: `refer to it through a klp relocation (.klp.sym.<object>.${s},<sympos> in a .klp.rela section), or use an exported function instead`,
   }));
+}
+
+/**
+ * Undefined symbols exported into a symbol namespace (EXPORT_SYMBOL_NS) the module does not
+ * import: the module loader refuses the module ("module uses symbol (dma_buf_put) from namespace
+ * DMA_BUF, but does not import it", 6.1 kernel/module/main.c verify_namespace_is_imported)
+ * unless the target allows missing imports. modpost stops such a build, but a module built
+ * against another tree or configuration, or with modpost's checks relaxed, reaches the target.
+ */
+export function namespaceFindings(m: LivepatchModule, k: KernelView, t: Target): Finding[] {
+  if (isEnabled(t.config, "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS")) return [];
+  const imported = new Set(m.importNamespaces);
+  const out: Finding[] = [];
+  for (const s of m.undefinedSymbols) {
+    const ns = k.exports.get(s)?.namespace;
+    if (!ns || imported.has(ns)) continue;
+    out.push({ kind: "namespace", object: m.name, symbol: s,
+      reason: `${s} is exported in symbol namespace ${ns}, which ${m.name} does not import: the module loader refuses it ("module uses symbol (${s}) from namespace ${ns}, but does not import it")`,
+      hint: `import it: MODULE_INFO(import_ns, "${ns}"); is what MODULE_IMPORT_NS writes, in the form every kernel reads` });
+  }
+  return out;
 }
 
 function klpSymbolFinding(s: KlpSymbolRef, m: LivepatchModule, k: KernelView, index: ModuleIndex): Finding | undefined {
@@ -106,5 +129,5 @@ export function klpRelocationFindings(m: LivepatchModule, k: KernelView, index: 
 /** Everything that keeps `m` from loading on the target (klp check's first stage, klp convert's gate). */
 export function loadingFindings(m: LivepatchModule, c: { target: Target; kernel: KernelView; modules: ModuleIndex }): Finding[] {
   return [...modinfoFindings(m, c.target), ...objectNameFindings(m, c.modules),
-    ...unresolvedFindings(m, c.kernel), ...klpRelocationFindings(m, c.kernel, c.modules)];
+    ...unresolvedFindings(m, c.kernel), ...namespaceFindings(m, c.kernel, c.target), ...klpRelocationFindings(m, c.kernel, c.modules)];
 }

@@ -44,6 +44,8 @@ export interface LivepatchModule {
   readonly badKlpSymbols: readonly string[];
   /** Undefined symbols the module loader must resolve (through exports). */
   readonly undefinedSymbols: readonly string[];
+  /** Symbol namespaces the module imports (`import_ns=` in .modinfo, from MODULE_IMPORT_NS). */
+  readonly importNamespaces: readonly string[];
 }
 
 const KLP_SYM = /^\.klp\.sym\.([^.]+)\.(.+),(\d+)$/;
@@ -113,6 +115,6 @@ export function readLivepatchModule(mf: ModuleFile, layouts: Layouts): Livepatch
   return {
     file, elf, name: (info.get("name")?.[0] ?? "").replace(/-/g, "_"),
     livepatch: info.get("livepatch")?.[0] === "Y", vermagic: info.get("vermagic")?.[0],
-    patches, klpRela, klpSymbols, badKlpSymbols, undefinedSymbols,
+    patches, klpRela, klpSymbols, badKlpSymbols, undefinedSymbols, importNamespaces: info.get("import_ns") ?? [],
   };
 }

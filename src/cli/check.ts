@@ -14,8 +14,8 @@ klp_patch/klp_object/klp_func structures, klp relocations, undefined symbols and
 each replaced function check that old_name and old_sympos pick exactly one function of the
 object, that the compiler made no .isra/.constprop/.part clone of it, that it has an ftrace entry,
 and that no caller inlined it (DWARF of the kernel's own object, compiled in the target's exact
-tree). Every undefined symbol must be exported or covered by a valid klp relocation, and the
-module must say livepatch=Y and be built for the target's release.
+tree). Every undefined symbol must be exported (its symbol namespace imported) or covered by a
+valid klp relocation, and the module must say livepatch=Y and be built for the target's release.
 
 ${TARGET_OPTIONS_HELP}
   --json        print the report as JSON
