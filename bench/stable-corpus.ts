@@ -376,6 +376,31 @@ function readers(header: string): number {
 }
 const tooWide = (f: string) => readers(f) > MAX_READERS;
 
+/** More files than this from a driver's subtree make the case a build error, not a larger build. */
+const MAX_SUBTREE = 30;
+
+/**
+ * The update's other changes in the driver the case belongs to, when the compiler stopped in a
+ * file of it: sof's stream callback changed type in sound/soc/sof/ops.h and in the drivers of
+ * sof/intel/ and sof/amd/ ("sound/soc/sof/intel/hda-common-ops.c:40:27: error: initialization of
+ * ‘int (*)(struct snd_sof_dev *, struct snd_sof_pcm_stream *, …)’ from incompatible pointer
+ * type"), and only the fix's whole subtree compiles. The driver is the case's directory, or its
+ * parent when that is three levels deep or more (sound/soc/sof for sof/intel/hda-ipc.c; never
+ * sound/soc or drivers/net): the smallest of them that holds the failing file and changes not yet
+ * taken.
+ */
+function subtreeOf(file: string, message: string, have: readonly string[]): string[] {
+  const stopped = [...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!);
+  const dir = path.dirname(file), parent = path.dirname(dir);
+  for (const root of parent.split("/").length >= 3 ? [dir, parent] : [dir]) {
+    if (!stopped.some((f) => f.startsWith(`${root}/`))) continue;
+    const more = changedFiles.filter((f) => f.startsWith(`${root}/`) && !have.includes(f) && !notKernelCode(f) && !tooWide(f));
+    if (more.length > MAX_SUBTREE) return [];
+    if (more.length) return more.sort();
+  }
+  return [];
+}
+
 /**
  * The update's other changed files whose diff names an identifier of the compiler's complaint
  * (‘hci_req_sync_lock’ → include/net/bluetooth/hci_sync.h), not already in `have`.
@@ -450,7 +475,8 @@ for (const file of changed) {
     // headers mostly) whose diff names an identifier the compiler complained about, or that
     // the update adds; once more if the wider fix stops at a further such file.
     if (attempt >= 1) {
-      const named = namedBy(`${r.reason}`, [file, ...others]);
+      const subtree = subtreeOf(file, `${r.reason}`, [file, ...others]);
+      const named = [...subtree, ...namedBy(`${r.reason}`, [file, ...others, ...subtree])];
       const wide = named.filter(tooWide);
       if (wide.length) {
         r = { ...r, reason: `${r.reason} (needs ${wide.join(", ")} of the same update, read by more than ${MAX_READERS} files: not built here)` };
