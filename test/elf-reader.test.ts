@@ -52,3 +52,52 @@ test("a big-endian object reads as its little-endian twin, and as readelf reads 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * `file` laid out again with every section's bytes in reverse index order (headers unchanged but
+ * for sh_offset): a valid object that gcc and ld never write, for the sparse reader's sorting.
+ */
+function reversedLayout(file: string, out: string): void {
+  const src = fs.readFileSync(file);
+  const shoff = Number(src.readBigUInt64LE(40)), shnum = src.readUInt16LE(60);
+  const headers = Buffer.from(src.subarray(shoff, shoff + shnum * 64));
+  const parts: Buffer[] = [src.subarray(0, 64)];
+  let at = 64;
+  for (let i = shnum - 1; i >= 1; i--) {
+    const h = i * 64, type = headers.readUInt32LE(h + 4), size = Number(headers.readBigUInt64LE(h + 32));
+    const align = Math.max(1, Number(headers.readBigUInt64LE(h + 48)));
+    if (type === 8 || size === 0) continue; // SHT_NOBITS, empty
+    const pad = (align - (at % align)) % align;
+    parts.push(Buffer.alloc(pad));
+    at += pad;
+    const offset = Number(headers.readBigUInt64LE(h + 24));
+    parts.push(src.subarray(offset, offset + size));
+    headers.writeBigUInt64LE(BigInt(at), h + 24);
+    at += size;
+  }
+  const pad = (8 - (at % 8)) % 8;
+  parts.push(Buffer.alloc(pad), headers);
+  const whole = Buffer.concat(parts);
+  whole.writeBigUInt64LE(BigInt(at + pad), 40);
+  fs.writeFileSync(out, whole);
+}
+
+test("sections laid out out of index order are read whole: the sparse reader sorts the ranges it reads", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "klp-elf-layout-"));
+  try {
+    fs.writeFileSync(path.join(dir, "t.c"), SOURCE);
+    const r = spawnSync("gcc-12", ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-c", "t.c", "-o", "t.o"], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const file = path.join(dir, "t.o"), moved = path.join(dir, "moved.o");
+    reversedLayout(file, moved);
+    const { buf, unread } = readObjectOrFail(moved);
+    assert.ok(unread.size > 0, "the DWARF sections are left unread");
+    const sparse = ElfFile.parse(moved, buf, unread), original = ElfFile.parse(file, fs.readFileSync(file));
+    const laid = sparse.sections.filter((s) => s.index > 0 && s.size > 0 && s.type !== 8);
+    assert.ok(laid[0]!.offset > laid[laid.length - 1]!.offset, "the layout is reversed");
+    for (const s of original.sections) assert.ok(sparse.data(s.index).equals(original.data(s.index)), `section ${s.name} reads as in ${file}`);
+    assert.deepEqual(sparse.symbols, original.symbols);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
