@@ -47,7 +47,7 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
   const objects = found.objects.map((object) => {
     const output = path.join(outDir, outputName(object));
     const [orig, patched] = [path.join(work, "orig", object), path.join(work, "patched", object)];
-    const r = runDiff(orig, patched, { layouts: tree.layouts, output });
+    const r = runDiff(orig, patched, { layouts: tree.layouts, output, structLayouts: true });
     refused.push(...r.refused);
     return { object, changed: r.changed.map((f) => f.name), new: r.new.map((f) => f.name), output: r.output };
   });

@@ -2,6 +2,7 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { Comparer } from "./compare/compare.js";
+import { changedStructLayouts, hasDebugInfo } from "./compare/struct-layouts.js";
 import { correlate } from "./correlate/correlate.js";
 import { writeElf } from "./elf/writer.js";
 import { badInput, ExitCode, KlpError } from "./errors.js";
@@ -25,6 +26,12 @@ export interface AnalyzeOptions {
   readonly ignoreInitChanges?: boolean;
   /** The objects are linked into vmlinux, whose `__exit` code never runs (see SelectOptions). */
   readonly builtIn?: boolean;
+  /**
+   * Compare the struct and union layouts of the two builds (compare/struct-layouts.ts) when
+   * something is carried, and refuse each one the patch changed. Reads both objects' DWARF:
+   * klp build always asks for it, `klp diff` with --struct-layouts.
+   */
+  readonly structLayouts?: boolean;
 }
 
 export interface DiffOptions extends AnalyzeOptions {
@@ -59,6 +66,8 @@ export interface DiffAnalysis {
   readonly corr: Correlation;
   readonly sel: Selection;
   readonly exitCode: number;
+  /** Layouts were asked for and something is carried, but an object has no DWARF to compare. */
+  readonly layoutsUnchecked: boolean;
 }
 
 export function analyzeDiff(origPath: string, patchedPath: string, options: AnalyzeOptions = {}): DiffAnalysis {
@@ -70,11 +79,16 @@ export function analyzeDiff(origPath: string, patchedPath: string, options: Anal
     throw badInput(undefined, `${origPath} and ${patchedPath}: objects come from different source files (${o.sourceFile} vs ${p.sourceFile})`);
   }
   const corr = correlate(o, p);
-  const sel = select(o, p, corr, new Comparer(o, p, corr), {
+  const selected = select(o, p, corr, new Comparer(o, p, corr), {
     ignoreInitChanges: options.ignoreInitChanges === true, builtIn: options.builtIn === true,
   });
-  const exitCode = sel.refused.length ? ExitCode.refused : sel.changed.length || sel.new.length ? ExitCode.patch : ExitCode.noChange;
-  return { o, p, corr, sel, exitCode };
+  const carries = selected.changed.length > 0 || selected.new.length > 0;
+  const compareLayouts = options.structLayouts === true && carries;
+  const layoutsUnchecked = compareLayouts && !(hasDebugInfo(o) && hasDebugInfo(p));
+  const sel = compareLayouts && !layoutsUnchecked
+    ? { ...selected, refused: [...selected.refused, ...changedStructLayouts(o, p)] } : selected;
+  const exitCode = sel.refused.length ? ExitCode.refused : carries ? ExitCode.patch : ExitCode.noChange;
+  return { o, p, corr, sel, exitCode, layoutsUnchecked };
 }
 
 export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions = {}): DiffResult {
