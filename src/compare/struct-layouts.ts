@@ -31,12 +31,16 @@ interface Layout {
   readonly members: readonly Member[];
 }
 
-const RECORDS: ReadonlyMap<number, string> = new Map([[D.DW_TAG_structure_type, "struct"], [D.DW_TAG_union_type, "union"]]);
-const LOOKED_THROUGH = new Set([D.DW_TAG_typedef, D.DW_TAG_const_type, D.DW_TAG_volatile_type, D.DW_TAG_restrict_type, D.DW_TAG_atomic_type]);
+const RECORDS: ReadonlyMap<number, string> = new Map([
+  [D.DW_TAG_structure_type, "struct"], [D.DW_TAG_union_type, "union"],
+]);
+const LOOKED_THROUGH = new Set([
+  D.DW_TAG_typedef, D.DW_TAG_const_type, D.DW_TAG_volatile_type, D.DW_TAG_restrict_type, D.DW_TAG_atomic_type,
+]);
 
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
-/** Bytes of the type at `offset`: through typedefs and qualifiers; an array's elements times its count. */
+/** Bytes of the type at `offset`, through typedefs and qualifiers; an array's elements times its count. */
 function typeSize(info: DebugInfo, offset: unknown, depth = 0): number | undefined {
   const die = dieAt(info, offset);
   if (!die || depth > 16) return undefined;
@@ -55,35 +59,39 @@ function typeSize(info: DebugInfo, offset: unknown, depth = 0): number | undefin
   return num(die.attrs.get(D.DW_AT_byte_size));
 }
 
-/** The record a member's type names when that record has no name of its own (an anonymous union). */
+/** The record a member's type names when it has no name of its own (an anonymous union). */
 function anonymousRecord(info: DebugInfo, member: Die): Die | undefined {
   let t = dieAt(info, member.attrs.get(D.DW_AT_type));
-  for (let depth = 0; t && LOOKED_THROUGH.has(t.tag) && depth < 16; depth++) t = dieAt(info, t.attrs.get(D.DW_AT_type));
+  for (let depth = 0; t && LOOKED_THROUGH.has(t.tag) && depth < 16; depth++) {
+    t = dieAt(info, t.attrs.get(D.DW_AT_type));
+  }
   return t && RECORDS.has(t.tag) && !t.attrs.has(D.DW_AT_name) ? t : undefined;
 }
 
-function membersOf(info: DebugInfo, record: Die, base: number, prefix: string, out: Member[], depth = 0): void {
+/** The members of `record` placed `base` bytes into the outermost record, into `out`. */
+function membersOf(info: DebugInfo, record: Die, base: number, out: Member[], depth = 0): void {
   for (const m of childrenOf(info, record)) {
     if (m.tag !== D.DW_TAG_member) continue;
     // DWARF 4 and later place a bitfield by its bit from the record's start, with no byte offset.
     const dataBit = num(m.attrs.get(D.DW_AT_data_bit_offset));
-    const offset = base + (num(m.attrs.get(D.DW_AT_data_member_location)) ?? (dataBit === undefined ? 0 : Math.floor(dataBit / 8)));
+    const byte = num(m.attrs.get(D.DW_AT_data_member_location)) ?? Math.floor((dataBit ?? 0) / 8);
     const name = m.attrs.get(D.DW_AT_name);
     const inner = name === undefined ? anonymousRecord(info, m) : undefined;
     if (inner && depth < 8) {
-      membersOf(info, inner, offset, prefix, out, depth + 1);
+      membersOf(info, inner, base + byte, out, depth + 1);
       continue;
     }
     const width = num(m.attrs.get(D.DW_AT_bit_size));
     const bit = dataBit === undefined ? num(m.attrs.get(D.DW_AT_bit_offset)) : dataBit % 8;
     out.push({
-      name: `${prefix}${typeof name === "string" ? name : "(anonymous)"}`, offset,
+      name: typeof name === "string" ? name : "(anonymous)", offset: base + byte,
       bits: width === undefined ? "" : `:${bit ?? 0}/${width}`, size: typeSize(info, m.attrs.get(D.DW_AT_type)),
     });
   }
 }
 
-const serialize = (l: Layout) => `${l.size}|${l.members.map((m) => `${m.name}@${m.offset}${m.bits}#${m.size ?? "?"}`).join(",")}`;
+const memberKey = (m: Member) => `${m.name}@${m.offset}${m.bits}#${m.size ?? "?"}`;
+const serialize = (l: Layout) => `${l.size}|${l.members.map(memberKey).join(",")}`;
 
 /**
  * Every complete named struct and union of the object (`struct packet_sock`), and each anonymous
@@ -97,7 +105,7 @@ function layoutsOf(o: KObject): Map<string, Map<string, Layout>> {
     const size = num(record.attrs.get(D.DW_AT_byte_size));
     if (size === undefined || record.attrs.get(D.DW_AT_declaration) === true) return;
     const members: Member[] = [];
-    membersOf(info, record, 0, "", members);
+    membersOf(info, record, 0, members);
     const layout = { size, members };
     let forName = out.get(key);
     if (!forName) out.set(key, (forName = new Map()));
@@ -109,26 +117,30 @@ function layoutsOf(o: KObject): Map<string, Map<string, Layout>> {
     if (kind && typeof name === "string") add(`${kind} ${name}`, die);
     else if (die.tag === D.DW_TAG_typedef && typeof name === "string") {
       const target = dieAt(info, die.attrs.get(D.DW_AT_type));
-      if (target && RECORDS.has(target.tag) && !target.attrs.has(D.DW_AT_name)) add(`typedef ${name}`, target);
+      const anonymous = target && RECORDS.has(target.tag) && !target.attrs.has(D.DW_AT_name);
+      if (anonymous) add(`typedef ${name}`, target);
     }
   }
   return out;
 }
 
-const bytes = (n: number | undefined) => (n === undefined ? "? bytes" : `${n} byte${n === 1 ? "" : "s"}`);
+const bytes = (n: number | undefined) => (n === undefined ? "? bytes" : n === 1 ? "1 byte" : `${n} bytes`);
 const place = (m: Member) => `+${m.offset}${m.bits}`;
 
-/** What moved between two layouts of one record, most telling first: "reschedule_work added at +16 (32 bytes)". */
+/** What changed between two layouts of a record, additions first: "retries added at +8 (4 bytes)". */
 function differences(a: Layout, b: Layout): string[] {
   const out: string[] = [];
-  const before = new Map(a.members.map((m) => [m.name, m])), after = new Map(b.members.map((m) => [m.name, m]));
-  for (const m of b.members) if (!before.has(m.name)) out.push(`${m.name} added at ${place(m)} (${bytes(m.size)})`);
+  const before = new Map(a.members.map((m) => [m.name, m]));
+  const after = new Map(b.members.map((m) => [m.name, m]));
+  for (const m of b.members) {
+    if (!before.has(m.name)) out.push(`${m.name} added at ${place(m)} (${bytes(m.size)})`);
+  }
   for (const m of a.members) if (!after.has(m.name)) out.push(`${m.name} removed from ${place(m)}`);
   for (const m of b.members) {
     const old = before.get(m.name);
     if (!old) continue;
     if (old.size !== m.size) out.push(`${m.name} ${bytes(old.size)} → ${bytes(m.size)}`);
-    else if (old.offset !== m.offset || old.bits !== m.bits) out.push(`${m.name} moved ${place(old)} → ${place(m)}`);
+    else if (place(old) !== place(m)) out.push(`${m.name} moved ${place(old)} → ${place(m)}`);
   }
   return out;
 }
@@ -146,12 +158,14 @@ export function changedStructLayouts(o: KObject, p: KObject): Refusal[] {
     const a = [...old.values()].find((l) => !now.has(serialize(l)))!;
     const b = [...now.values()].find((l) => !old.has(serialize(l))) ?? [...now.values()][0]!;
     const what = differences(a, b);
-    const size = a.size === b.size ? `${bytes(a.size)}` : `${bytes(a.size)} → ${bytes(b.size)}`;
+    const shown = [a.size === b.size ? bytes(a.size) : `${bytes(a.size)} → ${bytes(b.size)}`, ...what.slice(0, 4)];
+    if (what.length > 4) shown.push(`${what.length - 4} more`);
     out.push({
       symbol: name,
-      reason: `the patch changes its layout (${size}${what.length ? `; ${what.slice(0, 4).join("; ")}${what.length > 4 ? `; ${what.length - 4} more` : ""}` : ""}): `
-        + "the replacement code would use the new layout on instances the running kernel made with the old one",
-      hint: "keep the layout: hold new state in a shadow variable (klp_shadow_get_or_alloc, Documentation/livepatch/shadow-vars.rst) instead of a new member, and keep member types as they are",
+      reason: `the patch changes its layout (${shown.join("; ")}): the replacement code would use the `
+        + "new layout on instances the running kernel made with the old one",
+      hint: "keep the layout: hold new state in a shadow variable (klp_shadow_get_or_alloc, "
+        + "Documentation/livepatch/shadow-vars.rst) instead of a new member, and keep member types as they are",
     });
   }
   return out;
