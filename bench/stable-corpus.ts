@@ -391,7 +391,7 @@ const MAX_SUBTREE = 30;
  * type"), and only the fix's whole subtree compiles. The driver is the case's directory, or its
  * parent when that is three levels deep or more (sound/soc/sof for sof/intel/hda-ipc.c; never
  * sound/soc or drivers/net): the smallest of them that holds the failing file and changes not yet
- * taken.
+ * taken. Asked only when the complaint names nothing the update changed.
  */
 function subtreeOf(file: string, message: string, have: readonly string[]): string[] {
   const stopped = [...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!);
@@ -479,8 +479,10 @@ for (const file of changed) {
     // headers mostly) whose diff names an identifier the compiler complained about, or that
     // the update adds; once more if the wider fix stops at a further such file.
     if (attempt >= 1) {
-      const subtree = subtreeOf(file, `${r.reason}`, [file, ...others]);
-      const named = [...subtree, ...namedBy(`${r.reason}`, [file, ...others, ...subtree])];
+      // What the compiler names first; the driver's subtree only when it names nothing the update
+      // changed (udlfb.c's ‘mmap_count’ is in include/video/udlfb.h, not in fbdev/core/).
+      const byName = namedBy(`${r.reason}`, [file, ...others]);
+      const named = byName.length ? byName : subtreeOf(file, `${r.reason}`, [file, ...others]);
       const wide = named.filter(tooWide);
       if (wide.length) {
         r = { ...r, reason: `${r.reason} (needs ${wide.join(", ")} of the same update, read by more than ${MAX_READERS} files: not built here)` };
