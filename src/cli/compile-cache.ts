@@ -62,20 +62,23 @@ function writeCache(cacheFile: string, identity: Buffer, script: Script): void {
 /**
  * `require(file)` of a CommonJS bundle, compiled from V8's code cache when there is one.
  * `requireHere` is the caller's own require: the bundles sit beside dist/klp.cjs, so it resolves
- * what they require (./klp-errors.cjs, iced-x86) as their own would. node:module's createRequire
- * and wrap would load Node's ES module loader, ~2 ms of every `klp diff` (V8's function log).
+ * what they require (node:fs, iced-x86) as their own would; `provided` answers some ids itself
+ * (./klp-errors.cjs: the dispatcher's own errors module, whose KlpError it catches). node:module's
+ * createRequire and wrap would load Node's ES module loader, ~2 ms of every `klp diff`.
  */
-export function requireBundle(file: string, requireHere: NodeJS.Require): unknown {
-  if (process.env["NODE_DISABLE_COMPILE_CACHE"]) return requireHere(file);
+export function requireBundle(file: string, requireHere: NodeJS.Require, provided: Readonly<Record<string, unknown>> = {}): unknown {
+  const require = Object.assign((id: string) => (Object.hasOwn(provided, id) ? provided[id] : requireHere(id)), requireHere);
   const { source, identity } = readBundle(file);
   const cacheFile = cacheFileOf(file);
-  const cachedData = readCache(cacheFile, identity);
+  // NODE_DISABLE_COMPILE_CACHE=1 compiles from the source alone, as Node 22 does with it.
+  const cachedData = process.env["NODE_DISABLE_COMPILE_CACHE"] ? undefined : readCache(cacheFile, identity);
   // The wrapper node:module's wrap() puts around a CommonJS module.
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
   const script = new Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as unknown };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, requireHere, module, file, dirname(file));
+  run.call(module.exports, module.exports, require, module, file, dirname(file));
+  if (process.env["NODE_DISABLE_COMPILE_CACHE"]) return module.exports;
   if (!cachedData || script.cachedDataRejected) process.once("exit", () => writeCache(cacheFile, identity, script));
   return module.exports;
 }
