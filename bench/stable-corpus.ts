@@ -380,6 +380,13 @@ function readers(header: string): number {
 }
 const tooWide = (f: string) => readers(f) > MAX_READERS;
 
+/**
+ * Builds of one case: alone, with its directory's changes, then each time with what the compiler
+ * named next. 6.1.176's netfilter fixes needed three rounds of names after the directory
+ * (nf_ct_helper_expectfn_destroy, lockdep_nfct_expect_lock_held, then nf_queue.h's skb_dev).
+ */
+const MAX_ATTEMPTS = 5;
+
 /** More files than this from a driver's subtree make the case a build error, not a larger build. */
 const MAX_SUBTREE = 30;
 
@@ -474,10 +481,10 @@ for (const file of changed) {
   let r = runCase(file, patch, patchSha, path.join(work, "modules"));
   // A sibling header read too widely waits until the compiler names it (and then stops the case).
   let others = siblings(file).filter((f) => !tooWide(f));
-  for (let attempt = 0; r.outcome === "build-error" && attempt < 3; attempt++) {
+  for (let attempt = 0; r.outcome === "build-error" && attempt < MAX_ATTEMPTS; attempt++) {
     // First the directory's other changes; then also the changed files elsewhere (include/
     // headers mostly) whose diff names an identifier the compiler complained about, or that
-    // the update adds; once more if the wider fix stops at a further such file.
+    // the update adds; again, while the wider fix stops at a further such file.
     if (attempt >= 1) {
       // What the compiler names first; the driver's subtree only when it names nothing the update
       // changed (udlfb.c's ‘mmap_count’ is in include/video/udlfb.h, not in fbdev/core/).
