@@ -129,8 +129,9 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     structLayouts: true,
   }) })),
     (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
-  const unchecked = analyses.filter(({ a }) => a.layoutsUnchecked).map(({ obj }) => obj);
-  if (unchecked.length) log(`note: struct layouts not compared for ${unchecked.join(", ")}: built without debug info (CONFIG_DEBUG_INFO), so a changed struct goes unnoticed`);
+  for (const { obj, a } of analyses) {
+    if (a.layoutsUnchecked) log(`note: struct layouts not compared for ${obj} (${a.layoutsUnchecked}), so a changed struct goes unnoticed`);
+  }
   const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
   if (refusals.length) throw refuse(`the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, refusals, opts.patch);
   const changedPairs = analyses.filter(({ a }) => a.exitCode === ExitCode.patch);

@@ -2,8 +2,9 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { Comparer } from "./compare/compare.js";
-import { changedStructLayouts, hasDebugInfo } from "./compare/struct-layouts.js";
+import { changedStructLayouts } from "./compare/struct-layouts.js";
 import { correlate } from "./correlate/correlate.js";
+import { unreadableDwarf } from "./dwarf/reader.js";
 import { writeElf } from "./elf/writer.js";
 import { badInput, ExitCode, KlpError } from "./errors.js";
 import { emitObject } from "./klp/emit.js";
@@ -57,6 +58,8 @@ export interface DiffResult {
   readonly ignoredWhy: ReadonlyMap<string, string>;
   readonly output: string | null;
   readonly exitCode: number;
+  /** --struct-layouts was asked for, but an object's DWARF cannot be read: why. */
+  readonly layoutsUnchecked: string | undefined;
 }
 
 /** Everything the diff learned about one object pair, for callers that emit more than a file. */
@@ -66,8 +69,8 @@ export interface DiffAnalysis {
   readonly corr: Correlation;
   readonly sel: Selection;
   readonly exitCode: number;
-  /** Layouts were asked for and something is carried, but an object has no DWARF to compare. */
-  readonly layoutsUnchecked: boolean;
+  /** Layouts were asked for and something is carried, but an object's DWARF cannot be read: why. */
+  readonly layoutsUnchecked: string | undefined;
 }
 
 export function analyzeDiff(origPath: string, patchedPath: string, options: AnalyzeOptions = {}): DiffAnalysis {
@@ -84,7 +87,7 @@ export function analyzeDiff(origPath: string, patchedPath: string, options: Anal
   });
   const carries = selected.changed.length > 0 || selected.new.length > 0;
   const compareLayouts = options.structLayouts === true && carries;
-  const layoutsUnchecked = compareLayouts && !(hasDebugInfo(o) && hasDebugInfo(p));
+  const layoutsUnchecked = compareLayouts ? unreadableDwarf(o.elf) ?? unreadableDwarf(p.elf) : undefined;
   const sel = compareLayouts && !layoutsUnchecked
     ? { ...selected, refused: [...selected.refused, ...changedStructLayouts(o, p)] } : selected;
   const exitCode = sel.refused.length ? ExitCode.refused : carries ? ExitCode.patch : ExitCode.noChange;
@@ -93,7 +96,7 @@ export function analyzeDiff(origPath: string, patchedPath: string, options: Anal
 
 export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions = {}): DiffResult {
   const a = analyzeDiff(origPath, patchedPath, opts);
-  const { o, p, corr, sel, exitCode } = a;
+  const { o, p, corr, sel, exitCode, layoutsUnchecked } = a;
   let output: string | null = null;
   if (opts.output && exitCode === ExitCode.patch) {
     writeAtomically(opts.output, writeElf(emitObject(o, p, corr, sel).object));
@@ -103,6 +106,7 @@ export function runDiff(origPath: string, patchedPath: string, opts: DiffOptions
     orig: origPath, patched: patchedPath, sourceFile: p.sourceFile, arch: p.arch.name,
     changed: sel.changed, new: sel.new, removed: sel.removed, lineOnly: sel.lineOnly, refused: sel.refused,
     carried: sel.carried.map((f) => f.name), freshDataChanged: sel.freshDataChanged, ignored: sel.ignored, ignoredWhy: sel.ignoredWhy, output, exitCode,
+    layoutsUnchecked,
   };
 }
 

@@ -8,8 +8,7 @@
 // declaration's: its own concrete DIE lists the parameters it is really passed.
 import { archFor } from "../arch/index.js";
 import * as D from "../dwarf/constants.js";
-import { readDebugInfo, type DebugInfo, type Die } from "../dwarf/reader.js";
-import { SHF_COMPRESSED } from "../elf/constants.js";
+import { NO_DEBUG_INFO, readDebugInfo, unreadableDwarf, type DebugInfo, type Die } from "../dwarf/reader.js";
 import type { ElfFile } from "../elf/reader.js";
 import { childrenOf, dieAt, typeName, type TypeName } from "../dwarf/types.js";
 import type { DefiningObject } from "./defining-object.js";
@@ -147,19 +146,12 @@ export interface ReplacementDwarf {
   readonly why?: string;
 }
 
-/** Why a module without any DWARF has none. */
-export const NO_DEBUG_INFO = "no .debug_info section";
-
 /** The module's DWARF, or why there is none (a module built without CONFIG_DEBUG_INFO, or stripped). */
 export function replacementDwarf(elf: ElfFile): ReplacementDwarf {
   const arch = archFor(elf.machine);
   if (!arch) return { why: `unsupported machine ${elf.machine}` };
-  const info = elf.sections.find((s) => s.name === ".debug_info");
-  if (!info) return { why: NO_DEBUG_INFO };
-  if (info.flags & SHF_COMPRESSED) {
-    return { why: ".debug_info is compressed (CONFIG_DEBUG_INFO_COMPRESSED), which klp check does not read" };
-  }
-  return { info: readDebugInfo(elf, arch, KEEP) };
+  const why = unreadableDwarf(elf);
+  return why ? { why } : { info: readDebugInfo(elf, arch, KEEP) };
 }
 
 /** The signature findings of one replaced function whose defining object was found. */

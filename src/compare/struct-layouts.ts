@@ -147,7 +147,8 @@ function differences(a: Layout, b: Layout): string[] {
 
 /**
  * A refusal for each struct or union both builds define whose layout the patch changed: a size,
- * a member added, removed, moved or resized. Needs both objects' DWARF.
+ * a member added, removed, moved or resized. Needs both objects' DWARF readable
+ * (dwarf/reader.ts unreadableDwarf).
  */
 export function changedStructLayouts(o: KObject, p: KObject): Refusal[] {
   const before = layoutsOf(o), after = layoutsOf(p);
@@ -169,9 +170,4 @@ export function changedStructLayouts(o: KObject, p: KObject): Refusal[] {
     });
   }
   return out;
-}
-
-/** Whether both builds carry DWARF to compare layouts with. */
-export function hasDebugInfo(o: KObject): boolean {
-  return o.elf.sections.some((s) => s.name === ".debug_info" && s.size > 0);
 }

@@ -5,7 +5,7 @@
 // relocation's addend (`.rela.debug_info` against `.debug_str`), so the relocations of the
 // debug sections are applied to private copies first.
 import type { Arch } from "../arch/index.js";
-import { SHN_UNDEF } from "../elf/constants.js";
+import { SHF_COMPRESSED, SHN_UNDEF } from "../elf/constants.js";
 import type { ByteOrder } from "../elf/bytes.js";
 import type { ElfFile } from "../elf/reader.js";
 import { badInput } from "../errors.js";
@@ -207,6 +207,20 @@ function readUnitHeader(c: Cursor, fail: (why: string) => Error): Unit & { end: 
     addrSize = c.u8();
   }
   return { offset, offsetSize, addrSize, version, end, abbrevOffset };
+}
+
+/** Why an object without any DWARF has none. */
+export const NO_DEBUG_INFO = "no .debug_info section";
+
+/**
+ * Why this reader cannot read `elf`'s DWARF (none, or compressed by
+ * CONFIG_DEBUG_INFO_COMPRESSED), or undefined when it can.
+ */
+export function unreadableDwarf(elf: ElfFile): string | undefined {
+  const info = elf.sections.find((s) => s.name === ".debug_info");
+  if (!info) return NO_DEBUG_INFO;
+  if (info.flags & SHF_COMPRESSED) return ".debug_info is compressed (CONFIG_DEBUG_INFO_COMPRESSED), which klpkit does not read";
+  return undefined;
 }
 
 /** Every DIE of the object's `.debug_info`, keeping the attributes named in `keep`. */

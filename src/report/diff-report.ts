@@ -16,6 +16,7 @@ export function diffJson(r: DiffResult): object {
     arch: r.arch,
     output: r.output,
     exitCode: r.exitCode,
+    ...(r.layoutsUnchecked ? { layoutsUnchecked: r.layoutsUnchecked } : {}),
   };
 }
 
@@ -29,6 +30,7 @@ export function diffText(r: DiffResult): string {
   for (const n of r.lineOnly) lines.push(`  same     ${n} (only __LINE__ values moved)`);
   for (const n of r.ignored) lines.push(`  ignored  ${n} (${r.ignoredWhy.get(n) ?? "left out"})`);
   for (const x of r.refused) lines.push(`  REFUSED  ${x.symbol}: ${x.reason}\n           hint: ${x.hint}`);
+  if (r.layoutsUnchecked) lines.push(`  note     struct layouts not compared (${r.layoutsUnchecked})`);
   if (r.refused.length) lines.push(`refused: ${r.refused.length} unsafe change(s); nothing written`);
   else if (r.exitCode === 3) lines.push("no functional change");
   else lines.push(`${r.changed.length} changed, ${r.new.length} new function(s)${r.output ? `; wrote ${r.output} (${r.carried.length} function(s))` : ""}`);
