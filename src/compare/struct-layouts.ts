@@ -7,7 +7,7 @@
 // are compared: a struct the patch adds has no old instances.
 import * as D from "../dwarf/constants.js";
 import { readDebugInfo, type DebugInfo, type Die } from "../dwarf/reader.js";
-import { childrenOf, dieAt } from "../dwarf/types.js";
+import { childrenOf, dieAt, QUALIFIERS } from "../dwarf/types.js";
 import type { Refusal } from "../errors.js";
 import type { KObject } from "../object/kobject.js";
 
@@ -34,17 +34,21 @@ interface Layout {
 const RECORDS: ReadonlyMap<number, string> = new Map([
   [D.DW_TAG_structure_type, "struct"], [D.DW_TAG_union_type, "union"],
 ]);
-const LOOKED_THROUGH = new Set([
-  D.DW_TAG_typedef, D.DW_TAG_const_type, D.DW_TAG_volatile_type, D.DW_TAG_restrict_type, D.DW_TAG_atomic_type,
-]);
-
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+
+/** The type at `offset` with its typedefs and qualifiers looked through (`const u32` → the base type). */
+function underlying(info: DebugInfo, offset: unknown): Die | undefined {
+  let t = dieAt(info, offset);
+  for (let depth = 0; t && (t.tag === D.DW_TAG_typedef || QUALIFIERS.has(t.tag)) && depth < 16; depth++) {
+    t = dieAt(info, t.attrs.get(D.DW_AT_type));
+  }
+  return t;
+}
 
 /** Bytes of the type at `offset`, through typedefs and qualifiers; an array's elements times its count. */
 function typeSize(info: DebugInfo, offset: unknown, depth = 0): number | undefined {
-  const die = dieAt(info, offset);
+  const die = underlying(info, offset);
   if (!die || depth > 16) return undefined;
-  if (LOOKED_THROUGH.has(die.tag)) return typeSize(info, die.attrs.get(D.DW_AT_type), depth + 1);
   if (die.tag === D.DW_TAG_array_type) {
     const element = typeSize(info, die.attrs.get(D.DW_AT_type), depth + 1);
     if (element === undefined) return undefined;
@@ -61,10 +65,7 @@ function typeSize(info: DebugInfo, offset: unknown, depth = 0): number | undefin
 
 /** The record a member's type names when it has no name of its own (an anonymous union). */
 function anonymousRecord(info: DebugInfo, member: Die): Die | undefined {
-  let t = dieAt(info, member.attrs.get(D.DW_AT_type));
-  for (let depth = 0; t && LOOKED_THROUGH.has(t.tag) && depth < 16; depth++) {
-    t = dieAt(info, t.attrs.get(D.DW_AT_type));
-  }
+  const t = underlying(info, member.attrs.get(D.DW_AT_type));
   return t && RECORDS.has(t.tag) && !t.attrs.has(D.DW_AT_name) ? t : undefined;
 }
 

@@ -17,7 +17,8 @@ export interface TypeName {
   readonly spelled: string;
 }
 
-const QUALIFIERS = new Set([D.DW_TAG_const_type, D.DW_TAG_volatile_type, D.DW_TAG_restrict_type, D.DW_TAG_atomic_type]);
+/** Tags a type is only a qualified version of (const, volatile, restrict, _Atomic). */
+export const QUALIFIERS: ReadonlySet<number> = new Set([D.DW_TAG_const_type, D.DW_TAG_volatile_type, D.DW_TAG_restrict_type, D.DW_TAG_atomic_type]);
 const TAGGED: ReadonlyMap<number, string> = new Map([
   [D.DW_TAG_structure_type, "struct"], [D.DW_TAG_union_type, "union"], [D.DW_TAG_enumeration_type, "enum"]]);
 
