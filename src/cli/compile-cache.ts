@@ -71,14 +71,14 @@ export function requireBundle(file: string, requireHere: NodeJS.Require, provide
   const { source, identity } = readBundle(file);
   const cacheFile = cacheFileOf(file);
   // NODE_DISABLE_COMPILE_CACHE=1 compiles from the source alone, as Node 22 does with it.
-  const cachedData = process.env["NODE_DISABLE_COMPILE_CACHE"] ? undefined : readCache(cacheFile, identity);
+  const cached = !process.env["NODE_DISABLE_COMPILE_CACHE"];
+  const cachedData = cached ? readCache(cacheFile, identity) : undefined;
   // The wrapper node:module's wrap() puts around a CommonJS module.
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
   const script = new Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as unknown };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, require, module, file, dirname(file));
-  if (process.env["NODE_DISABLE_COMPILE_CACHE"]) return module.exports;
-  if (!cachedData || script.cachedDataRejected) process.once("exit", () => writeCache(cacheFile, identity, script));
+  if (cached && (!cachedData || script.cachedDataRejected)) process.once("exit", () => writeCache(cacheFile, identity, script));
   return module.exports;
 }
