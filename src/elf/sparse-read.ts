@@ -68,13 +68,15 @@ export function readSparse(fd: number, size: number): SparseObject {
     ranges[2 * nranges] = offset;
     ranges[2 * nranges++ + 1] = offset + length;
   }
-  // gcc and clang lay sections out in index order; any other order is sorted here.
-  const byStart = Array.from({ length: sorted ? 0 : nranges }, (_, k) => k).sort((a, b) => ranges[2 * a]! - ranges[2 * b]!);
-  const start = (k: number) => ranges[2 * (sorted ? k : byStart[k]!)]!, stop = (k: number) => ranges[2 * (sorted ? k : byStart[k]!) + 1]!;
+  // gcc and clang lay sections out in index order; any other order is sorted here, in place.
+  if (!sorted) {
+    const pairs = Array.from({ length: nranges }, (_, k) => [ranges[2 * k]!, ranges[2 * k + 1]!]).sort((a, b) => a[0]! - b[0]!);
+    pairs.forEach(([at, end], k) => ranges.set([at!, end!], 2 * k));
+  }
   for (let k = 0; k < nranges;) {
-    const at = start(k);
-    let end = stop(k++);
-    while (k < nranges && start(k) <= end + GAP) end = Math.max(end, stop(k++));
+    const at = ranges[2 * k]!;
+    let end = ranges[2 * k++ + 1]!;
+    while (k < nranges && ranges[2 * k]! <= end + GAP) end = Math.max(end, ranges[2 * k++ + 1]!);
     if (!readRange(fd, buf, at, end)) return whole();
   }
   return { buf, unread };
