@@ -12,6 +12,11 @@
 #   KLP_MAKE_VARS  make variables of the target kernel, e.g. "CC=gcc-12 KERNELRELEASE=6.1.0-56-amd64"
 #   KLP_ORIG_ONLY  1: PATCH must be `-`; only OUTDIR/orig/OBJ is built (klp check reads the
 #                  kernel's own objects and needs no second build)
+#   KLP_PREPROCESS 1: each OBJ's C file is only preprocessed, into OUTDIR/{orig,patched}/OBJ with
+#                  .i for .o (klp build reads them to tell which readers of a patched header can
+#                  compile to other code). Kbuild's own command for each .i (`make -n`) is run two
+#                  at a time, once per file: kbuild's descent may reach a file twice (below). Not
+#                  cached: 6.1's net/core/dev.i is 6 MB.
 #
 # Each state is built with one `make $KLP_MAKE_VARS KCFLAGS="-ffunction-sections -fdata-sections" OBJ...`
 # (kbuild compiles objects of modules with -DMODULE by itself), one job at a time: kbuild's
@@ -42,6 +47,7 @@ for o in "${objs[@]}"; do
 done
 
 orig_only="${KLP_ORIG_ONLY:-0}"
+preprocess="${KLP_PREPROCESS:-0}"
 [ "$orig_only" = 0 ] || [ "$patch_arg" = "-" ] || die "KLP_ORIG_ONLY builds no patch: PATCH must be -" 2
 if [ "$patch_arg" = "-" ]; then
   patch_file=""
@@ -71,9 +77,11 @@ want_stamp() {
   printf 'patch=%s\nkcflags=%s\nmake=%s\ntree=%s %s\nobjs=%s\n' "$patch_sum" "$KCFLAGS_PAIR" \
     "${MAKE_VARS[*]}" "$tree" "$(sha256sum < "$ready" | cut -d' ' -f1)" "${objs[*]}"
   [ "$orig_only" = 0 ] || printf 'orig-only\n'
+  [ "$preprocess" = 0 ] || printf 'preprocess\n'
 }
 
 pair_complete() {
+  [ "$preprocess" = 0 ] || return 1
   [ -f "$pair_stamp" ] && [ "$(cat "$pair_stamp")" = "$(want_stamp)" ] || return 1
   local o
   for o in "${objs[@]}"; do
@@ -157,8 +165,34 @@ if [ -f "$tree/.klpkit-ready" ]; then
   orig_cache="$tree.orig-objects/$(printf '%s\n%s\n%s\n' "$(cat "$tree/.klpkit-ready")" "${MAKE_VARS[*]}" "$KCFLAGS_PAIR" | sha256sum | cut -c1-16)"
 fi
 
+preprocess_state() { # state
+  local state="$1" o t recipes line lines=() targets=()
+  for o in "${objs[@]}"; do targets+=("${o%.o}.i"); done
+  recipes="$(make -n -j1 "${MAKE_VARS[@]}" KCFLAGS="$KCFLAGS_PAIR" "${targets[@]}" 2>&1)" ||
+    die "make -n failed for the $state preprocessing: $(tail -3 <<< "$recipes")" 2
+  for t in "${targets[@]}"; do
+    rm -f "$t"
+    line="$(grep -F -m1 -e "-o $t " <<< "$recipes")" || die "kbuild printed no command that preprocesses $t"
+    # -P: no line markers, which only say where text came from (a third of a .i's lines).
+    lines+=("${line/ -E / -E -P }")
+  done
+  log "preprocess ${#targets[@]} file(s) ($state)"
+  local t0=$SECONDS rc=0
+  # A file that does not preprocess alone is left out, not fatal: fs/smb/server/asn1.c includes a
+  # header kbuild generates only as a prerequisite of asn1.o. klp build compiles such a file.
+  printf '%s\0' "${lines[@]}" | xargs -0 -P2 -n1 bash -c >&2 || rc=$?
+  ((rc == 0 || rc == 123)) || die "preprocessing stopped for the $state build (xargs exit $rc)"
+  for t in "${targets[@]}"; do
+    [ -f "$t" ] || { log "$t: not preprocessed ($state)"; continue; }
+    mkdir -p "$outdir/$state/$(dirname "$t")"
+    mv "$t" "$outdir/$state/$t"
+  done
+  log "$state preprocessed in $((SECONDS - t0)) s"
+}
+
 build() { # state
   local state="$1" o todo=()
+  if [ "$preprocess" = 1 ]; then preprocess_state "$state"; return; fi
   for o in "${objs[@]}"; do
     if [ "$state" = orig ] && [ -n "$orig_cache" ] && [ -s "$orig_cache/$o" ]; then
       mkdir -p "$outdir/orig/$(dirname "$o")"

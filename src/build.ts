@@ -12,6 +12,7 @@ import { writeElf } from "./elf/writer.js";
 import type { OutSymbol } from "./elf/model.js";
 import { ExitCode, KlpError, badInput, refuse, type Refusal } from "./errors.js";
 import { buildModule } from "./kbuild/module.js";
+import { screenHeaderReaders } from "./kbuild/header-readers.js";
 import { klpObjectName } from "./kbuild/object-info.js";
 import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
 import { buildObjectPair, installKlpkitHeader } from "./kbuild/tree.js";
@@ -57,6 +58,11 @@ export interface ObjectSummary {
   readonly ignored: readonly string[];
 }
 
+export interface ScreenedReaders {
+  readonly readers: number;
+  readonly compiled: number;
+}
+
 export interface BuildResult {
   readonly module: string;
   readonly name: string;
@@ -64,6 +70,8 @@ export interface BuildResult {
   readonly kernel: { readonly release: string; readonly package: string; readonly packageVersion: string; readonly source: string; readonly tree: string };
   readonly objects: readonly ObjectSummary[];
   readonly unchangedObjects: readonly string[];
+  /** Objects only a patched header brought in: how many were preprocessed, and how many compiled. */
+  readonly headerReaders?: ScreenedReaders;
   /** Hunks of the patch that applied at an offset (patch's own words). */
   readonly patchOffsets: readonly string[];
   /** What the byte proof compared against the running kernel's own bytes. */
@@ -101,7 +109,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     installKlpkitHeader(prepared.dir);
     return prepared;
   }, (d) => d.dir);
-  const objects = step("find objects", () => {
+  const found = step("find objects", () => {
     const a = affectedObjects(tree.dir, files, sourceArch(t.arch));
     if (a.unsupported.length) {
       throw refuse("the patch changes files that cannot be livepatched", a.unsupported.map((f) => ({
@@ -111,29 +119,49 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     }
     if (a.notBuilt.length) log(`not built by this kernel's configuration (ignored): ${a.notBuilt.join(", ")}`);
     if (!a.objects.length) throw new KlpError(ExitCode.noChange, "the patch touches no file that this kernel's configuration builds", opts.patch);
-    return a.objects;
-  }, (o) => (o.length > 12 ? `${o.length} objects read the patched files: ${o.slice(0, 6).join(", ")} …` : o.join(", ")));
+    return a;
+  }, (a) => (a.objects.length > 12 ? `${a.objects.length} objects read the patched files: ${a.objects.slice(0, 6).join(", ")} …` : a.objects.join(", ")));
+  const readers = new Set(found.throughHeaders);
+  const direct = found.objects.filter((o) => !readers.has(o));
 
   const key = createHash("sha256").update(patchText).update(t.id).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(t.cacheRoot, "builds"), `${name}-${key}`);
-  const offsets = step("build objects", () => buildObjectPair(tree, path.resolve(opts.patch), path.join(work, "pair"), objects), () => `${objects.length} object(s), original and patched`);
+  // vmlinux or the module each object is linked into: the diff, the resolution and the klp
+  // objects all need it (read from kbuild's record of the object's compile).
+  const objectNames = new Map<string, string>();
+  const offsets = new Set<string>();
+  const analyses: { obj: string; a: DiffAnalysis }[] = [];
+  /** Builds `objs` before and after the patch into work/`dir`, and diffs each; refusals stop the build. */
+  const buildAndDiff = (objs: readonly string[], dir: string, what: string) => {
+    const into = path.join(work, dir);
+    for (const n of step(`build ${what}`, () => buildObjectPair(tree, path.resolve(opts.patch), into, objs), () => `${objs.length} object(s), original and patched`)) offsets.add(n);
+    for (const obj of objs) objectNames.set(obj, klpObjectName(tree.dir, obj));
+    const list = step(`diff ${what}`, () => objs.map((obj) => ({ obj, a: analyzeDiff(path.join(into, "orig", obj), path.join(into, "patched", obj), {
+      layouts: tree.layouts, builtIn: objectNames.get(obj) === "vmlinux", ignoreInitChanges: opts.ignoreInitChanges === true,
+      structLayouts: true,
+    }) })),
+    (l) => l.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
+    const refusals: Refusal[] = list.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
+    if (refusals.length) throw refuse(`the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, refusals, opts.patch);
+    analyses.push(...list);
+  };
+  // The patch's own .c files first: a struct layout its header changes is refused from them
+  // (6.1.176's fwnode.h widens fwnode_handle's flags, and 20,602 files read it), before any of
+  // the header's readers is even preprocessed.
+  if (direct.length) buildAndDiff(direct, "pair", "objects");
+  let screened: ScreenedReaders | undefined;
+  if (readers.size) {
+    const screen = step("screen header readers", () => screenHeaderReaders(tree, path.resolve(opts.patch), path.join(work, "screen"), found.throughHeaders, log),
+      (r) => `${r.reached.length} of ${readers.size} may compile to other code${r.reached.length ? ` (${r.reached.slice(0, 3).map((x) => `${x.object}: ${x.why}`).join("; ")}${r.reached.length > 3 ? " …" : ""})` : ""}`);
+    screened = { readers: readers.size, compiled: screen.reached.length };
+    if (screen.reached.length) buildAndDiff(screen.reached.map((r) => r.object), "pair-readers", "header readers");
+  }
   // The same context may stand in two places: a hunk that moved may have changed another
   // function than the author meant, so the summary says which hunks moved beside what changed.
   for (const n of offsets) log(`note: ${n.replace(/\.$/, "")} of ${t.source.package} ${t.source.version}: check that the functions it changed are the ones meant`);
-
-  // vmlinux or the module each object is linked into: the diff, the resolution and the klp
-  // objects all need it.
-  const objectNames = new Map(objects.map((obj) => [obj, klpObjectName(tree.dir, obj)] as const));
-  const analyses = step("diff", () => objects.map((obj) => ({ obj, a: analyzeDiff(path.join(work, "pair/orig", obj), path.join(work, "pair/patched", obj), {
-    layouts: tree.layouts, builtIn: objectNames.get(obj) === "vmlinux", ignoreInitChanges: opts.ignoreInitChanges === true,
-    structLayouts: true,
-  }) })),
-    (list) => list.map(({ obj, a }) => `${obj}: ${a.sel.changed.length} changed, ${a.sel.new.length} new`).join("; "));
   for (const { obj, a } of analyses) {
     if (a.layoutsUnchecked) log(`note: struct layouts not compared for ${obj} (${a.layoutsUnchecked}), so a changed struct goes unnoticed`);
   }
-  const refusals: Refusal[] = analyses.flatMap(({ obj, a }) => a.sel.refused.map((r) => ({ ...r, object: obj })));
-  if (refusals.length) throw refuse(`the patch cannot be livepatched safely (${refusals.length} refusal(s)); nothing written`, refusals, opts.patch);
   const changedPairs = analyses.filter(({ a }) => a.exitCode === ExitCode.patch);
   if (!changedPairs.length) {
     // Say what was left out, or a fix to built-in __exit code reads as if it changed nothing.
@@ -272,7 +300,8 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
       release: t.release, package: t.debian?.imagePackage ?? "built tree", packageVersion: t.debian?.packageVersion ?? t.id,
       source: t.builtTree ? t.builtTree : `${t.source.package} ${t.source.version}`, tree: tree.dir,
     },
-    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: offsets, proof,
+    objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: [...offsets], proof,
+    ...(screened ? { headerReaders: screened } : {}),
     check: { verdict: check.verdict, functions: check.functions.length }, steps,
   };
 }

@@ -79,6 +79,10 @@ export function buildCommand(argv: string[]): number {
   }
   for (const o of r.objects) for (const i of o.ignored) lines.push(`  left out of ${o.object}: ${i}`);
   if (r.unchangedObjects.length) lines.push(`  unchanged: ${r.unchangedObjects.join(", ")}`);
+  if (r.headerReaders) {
+    const h = r.headerReaders;
+    lines.push(`  header readers: ${h.readers} preprocessed before and after, ${h.compiled} compiled (the patch reaches no code of the others)`);
+  }
   for (const n of r.patchOffsets) lines.push(`  note: ${n} — check that the patched functions are the ones meant`);
   lines.push(`  checked: ${r.check.verdict} (klp check on the written module: ${r.check.functions} function(s))`);
   lines.push(`  proven: ${r.proof.functions} function(s), ${r.proof.data} data object(s) equal the running kernel's bytes (${r.proof.references} references resolved alike)`);

@@ -24,11 +24,14 @@ const objectOf = (c: string) => `${c.slice(0, -2)}.o`;
  * (fs/compat_binfmt_elf.c includes binfmt_elf.c); for a header, every .c of the tree that reads
  * it through any chain of includes (IncludeGraph). Only objects the kernel's configuration
  * builds count; a changed .c that the configuration does not build is reported in `notBuilt`.
+ * `throughHeaders` are those of `objects` that only a header brings in: klp build preprocesses
+ * them first (header-readers.ts) and compiles only those the change reaches.
  */
 export function affectedObjects(tree: string, files: readonly string[], srcArch: string):
-  { objects: string[]; unsupported: string[]; notBuilt: string[] } {
+  { objects: string[]; throughHeaders: string[]; unsupported: string[]; notBuilt: string[] } {
   const configured = new ConfiguredObjects(tree, srcArch);
   const objects = new Set<string>();
+  const readers = new Set<string>();
   const unsupported: string[] = [];
   const notBuilt: string[] = [];
   let graph: IncludeGraph | undefined;
@@ -39,10 +42,11 @@ export function affectedObjects(tree: string, files: readonly string[], srcArch:
       for (const c of includersBeside(tree, f)) if (configured.builds(objectOf(c))) objects.add(objectOf(c));
     } else if (f.endsWith(".h")) {
       graph ??= IncludeGraph.of(tree, srcArch);
-      for (const c of graph.cFilesReading(f)) if (configured.builds(objectOf(c))) objects.add(objectOf(c));
+      for (const c of graph.cFilesReading(f)) if (configured.builds(objectOf(c))) readers.add(objectOf(c));
     } else unsupported.push(f);
   }
-  return { objects: [...objects].sort(), unsupported, notBuilt };
+  for (const o of objects) readers.delete(o);
+  return { objects: [...objects, ...readers].sort(), throughHeaders: [...readers].sort(), unsupported, notBuilt };
 }
 
 /**

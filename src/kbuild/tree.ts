@@ -59,6 +59,16 @@ export function buildObjectPair(tree: BuildTree, patch: string, outDir: string, 
 }
 
 /**
+ * Preprocesses the C files of `objects` before and after `patch` into outDir/{orig,patched}/, a
+ * `.i` for each `.o`; never cached.
+ */
+export function preprocessPair(tree: BuildTree, patch: string, outDir: string, objects: readonly string[]): void {
+  const what = (stderr: string) => /failed for the patched/.test(stderr) ? "the patched source does not preprocess"
+    : `preprocessing ${objects.length} file(s) before and after the patch failed`;
+  runScript("build-pair.sh", [patch, outDir, ...objects], { KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" "), KLP_PREPROCESS: "1" }, what);
+}
+
+/**
  * Puts klpkit's header into the tree (include/linux/klpkit.h) so a patch may include it: it
  * marks callbacks for `klp build`. Only written when missing or different.
  */

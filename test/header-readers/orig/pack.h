@@ -1,0 +1,1 @@
+struct packed_s { char a; int b; };

@@ -1,0 +1,4 @@
+#ifndef MV_H
+#define MV_H
+struct mv { int a; long b; };
+#endif
