@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { runDiff } from "./diff.js";
 import { badInput, ExitCode, KlpError, refuse } from "./errors.js";
+import { screenHeaderReaders } from "./kbuild/header-readers.js";
 import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
 import { buildObjectPair } from "./kbuild/tree.js";
 import type { Refusal } from "./errors.js";
@@ -41,10 +42,19 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
   }
   const key = createHash("sha256").update(text).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(root, "builds"), `arm64-${key}`);
-  log(`building ${found.objects.join(", ")} before and after the patch (arm64)`);
-  buildObjectPair(tree, path.resolve(patch), work, found.objects);
+  // As klp build does: of the objects only a patched header brings in, those the change reaches.
+  const readers = new Set(found.throughHeaders);
+  let built = found.objects.filter((o) => !readers.has(o));
+  if (readers.size) {
+    const screen = screenHeaderReaders(tree, path.resolve(patch), path.join(work, "screen"), found.throughHeaders, log);
+    log(`header readers: ${screen.reached.length} of ${readers.size} may compile to other code`);
+    built = [...built, ...screen.reached.map((r) => r.object)].sort();
+  }
+  if (!built.length) throw new KlpError(ExitCode.noChange, "the patch reaches no code of the objects that read its headers", patch);
+  log(`building ${built.join(", ")} before and after the patch (arm64)`);
+  buildObjectPair(tree, path.resolve(patch), work, built);
   const refused: Refusal[] = [];
-  const objects = found.objects.map((object) => {
+  const objects = built.map((object) => {
     const output = path.join(outDir, outputName(object));
     const [orig, patched] = [path.join(work, "orig", object), path.join(work, "patched", object)];
     const r = runDiff(orig, patched, { layouts: tree.layouts, output, structLayouts: true });

@@ -65,6 +65,10 @@ test("declarations the screening reads exactly", () => {
   assert.equal(codeMayDiffer(
     "static inline int g(void) { return 1; }\nstruct __attribute__((packed)) s { int g; };\nint f(struct s *p) { return p->g; }\n",
     "static inline int g(void) { return 2; }\nstruct __attribute__((packed)) s { int g; };\nint f(struct s *p) { return p->g; }\n"), undefined);
+  // An unnamed member of a typedef'd struct (-fms-extensions) is a use of that type.
+  assert.match(codeMayDiffer(
+    "typedef struct { int a; } in_t;\nstruct out { in_t; int b; };\nint f(struct out *p) { return p->b; }\n",
+    "typedef struct { long a; } in_t;\nstruct out { in_t; int b; };\nint f(struct out *p) { return p->b; }\n") ?? "", /f uses struct out/);
   // A pragma inside a function (from _Pragma) is part of it, not a top-level one.
   assert.match(codeMayDiffer("int f(void) {\n#pragma GCC unroll 2\n return 1; }\n", "int f(void) {\n#pragma GCC unroll 4\n return 1; }\n") ?? "", /f changed/);
   // Line markers alone never reach code.

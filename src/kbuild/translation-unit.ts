@@ -296,6 +296,9 @@ export function declaration(text: string): Declaration {
  */
 function isMemberName(t: readonly string[], i: number): boolean {
   const next = t[i + 1];
+  // `struct outer { inner_t; }`: an unnamed member of a typedef'd struct (-fms-extensions, which
+  // kernels since 6.19 build with) names a type, not a member.
+  if (next === ";" && (t[i - 1] === "{" || t[i - 1] === ";")) return false;
   if (next === ";" || next === "," || next === "[" || next === ":" || next === "__attribute__") return true;
   return next === ")" && t[i - 1] === "*" && t[i + 2] === "(";
 }
