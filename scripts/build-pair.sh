@@ -172,7 +172,10 @@ preprocess_state() { # state
     die "make -n failed for the $state preprocessing: $(tail -3 <<< "$recipes")" 2
   for t in "${targets[@]}"; do
     rm -f "$t"
-    line="$(grep -F -m1 -e "-o $t " <<< "$recipes")" || die "kbuild printed no command that preprocesses $t"
+    # The last of them: kbuild's double descent into drivers/char/ipmi/ compiles a file first as
+    # built-in, then as the module it is ("CC [M]"), and the module's command is what stays.
+    line="$(grep -F -e "-o $t " <<< "$recipes" | tail -n 1)"
+    [ -n "$line" ] || die "kbuild printed no command that preprocesses $t"
     # -P: no line markers, which only say where text came from (a third of a .i's lines).
     lines+=("${line/ -E / -E -P }")
   done
