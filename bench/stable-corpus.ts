@@ -439,12 +439,22 @@ function namedBy(message: string, have: readonly string[]): string[] {
   const missing = /fatal error: (\S+\.h): No such file/.exec(message)?.[1];
   const out = missing ? addedHeaders.filter((h) => (h === missing || h.endsWith(`/${missing}`)) && !have.includes(h)) : [];
   if (!ids.length) return out;
-  for (const f of changedFiles) {
-    // Another architecture's change (arch/alpha/include/asm/mmu_context.h) never fixes an x86 build.
-    if (have.includes(f) || out.length >= 4 || notKernelCode(f)) continue;
-    const diff = patchOf([f]).split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n");
-    if (ids.some((id) => new RegExp(`\\b${id}\\b`).test(diff))) out.push(f);
+  // Another architecture's change (arch/alpha/include/asm/mmu_context.h) never fixes an x86 build.
+  const diffs = changedFiles.filter((f) => !have.includes(f) && !notKernelCode(f))
+    .map((f) => [f, patchOf([f]).split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n")] as const);
+  const naming = (words: readonly string[]) => diffs.filter(([, diff]) => words.some((w) => new RegExp(`\\b${w}\\b`).test(diff))).map(([f]) => f);
+  let found = naming(ids);
+  // A name a macro made: 6.1.176's dev_set_ready_to_probe() comes from device.h's
+  // `__create_dev_flag_accessors(ready_to_probe, …)`, whose diff never spells it. Its tails of two
+  // words or more (set_ready_to_probe, ready_to_probe, to_probe), longest first.
+  for (const id of found.length ? [] : ids) {
+    const parts = id.split("_").filter(Boolean);
+    for (let k = 1; k + 2 <= parts.length && !found.length; k++) {
+      const tail = parts.slice(k).join("_");
+      if (tail.length >= 8) found = naming([tail]);
+    }
   }
+  for (const f of found) if (out.length < 4 && !out.includes(f)) out.push(f);
   return out;
 }
 
