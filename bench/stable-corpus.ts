@@ -459,6 +459,27 @@ function namedBy(message: string, have: readonly string[]): string[] {
 }
 
 /**
+ * The update's changed headers that a file the compiler stopped in includes by name, when nothing
+ * else was found: 6.1.176's xfrm_policy.c passes km_migrate() an argument whose type changed in
+ * <net/xfrm.h>, and the complaint names only the function, which the header's diff never spells.
+ */
+function includedBy(message: string, have: readonly string[]): string[] {
+  const stopped = new Set([...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!));
+  const out: string[] = [];
+  for (const f of stopped) {
+    const text = fs.existsSync(path.join(newDir, f)) ? fs.readFileSync(path.join(newDir, f), "latin1") : "";
+    for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm)) {
+      const candidates = m[1] === '"' ? [path.posix.normalize(path.posix.join(path.posix.dirname(f), m[2]!))]
+        : [`include/${m[2]}`, `arch/x86/include/${m[2]}`];
+      for (const c of candidates) {
+        if (changedFiles.includes(c) && !have.includes(c) && !out.includes(c) && !notKernelCode(c) && out.length < 4) out.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Cases run in the order of their names' hashes, not alphabetically: a run stopped early (the 6.1
  * pair has over a thousand changed files, most in drivers/) is then a fair sample of the whole
  * update rather than arch/ and drivers/ alone. The order is the same on every run.
@@ -511,9 +532,12 @@ for (const file of changed) {
     // the update adds; again, while the wider fix stops at a further such file.
     if (attempt >= 1) {
       // What the compiler names first; the driver's subtree only when it names nothing the update
-      // changed (udlfb.c's ‘mmap_count’ is in include/video/udlfb.h, not in fbdev/core/).
-      const byName = namedBy(`${r.reason}`, [file, ...others]);
-      const named = byName.length ? byName : subtreeOf(file, `${r.reason}`, [file, ...others]);
+      // changed (udlfb.c's ‘mmap_count’ is in include/video/udlfb.h, not in fbdev/core/); the
+      // changed headers the failing file includes when neither finds anything.
+      const have = [file, ...others];
+      const byName = namedBy(`${r.reason}`, have);
+      const bySubtree = byName.length ? [] : subtreeOf(file, `${r.reason}`, have);
+      const named = byName.length ? byName : bySubtree.length ? bySubtree : includedBy(`${r.reason}`, have);
       if (!named.length) break;
       others = [...others, ...named];
     }
