@@ -71,6 +71,9 @@ test("declarations the screening reads exactly", () => {
     "typedef struct { long a; } in_t;\nstruct out { in_t; int b; };\nint f(struct out *p) { return p->b; }\n") ?? "", /f uses struct out/);
   // A pragma inside a function (from _Pragma) is part of it, not a top-level one.
   assert.match(codeMayDiffer("int f(void) {\n#pragma GCC unroll 2\n return 1; }\n", "int f(void) {\n#pragma GCC unroll 4\n return 1; }\n") ?? "", /f changed/);
+  // An inline marked used is compiled whether or not anything calls it.
+  assert.match(codeMayDiffer("static inline __attribute__((__used__)) int k(void) { return 1; }\n",
+    "static inline __attribute__((__used__)) int k(void) { return 2; }\n") ?? "", /k changed/);
   // Line markers alone never reach code.
   assert.equal(codeMayDiffer('# 1 "a.h"\nint x;\n', '# 7 "a.h"\nint x;\n'), undefined);
 });

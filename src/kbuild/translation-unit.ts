@@ -29,6 +29,8 @@ const WITH_ARGUMENT = new Set(["__attribute__", "__attribute", "__asm__", "__asm
   "typeof", "__typeof_unqual__", "typeof_unqual", "_Alignas", "__alignof__", "__alignof", "_Alignof", "_Static_assert",
   "sizeof", "_Atomic", "__declspec", "_Pragma"]);
 const TAG = new Set(["struct", "union", "enum"]);
+/** Attributes that keep a function the file never calls. */
+const KEEP_ATTRIBUTES = new Set(["used", "__used__", "constructor", "__constructor__", "destructor", "__destructor__"]);
 const INLINE = new Set(["inline", "__inline__", "__inline"]);
 /** What may follow the name a declarator declares: `foo(`, `x[`, `x =`, `x,`, `x;`, `x:`, `x __attribute__`. */
 const AFTER_DECLARED = new Set(["(", "[", "=", ",", ";", ":", "__attribute__", "__attribute", "__asm__", "__asm", "asm"]);
@@ -282,7 +284,9 @@ export function declaration(text: string): Declaration {
   }
   const tagsOnly = declarators === 0 && declares.size > 0;
   let emits: boolean;
-  if (body >= 0) emits = !(isInline && (isStatic || isExtern));
+  // `__attribute__((__used__))` (or constructor) makes the compiler keep even an uncalled inline.
+  const kept = t.slice(0, body >= 0 ? body : t.length).some((x) => KEEP_ATTRIBUTES.has(x));
+  if (body >= 0) emits = kept || !(isInline && (isStatic || isExtern));
   else if (isTypedef || tagsOnly) emits = false;
   else if (isExtern && !initialised) emits = false;
   else emits = !(declarators > 0 && prototypes === declarators && !initialised);
