@@ -459,13 +459,15 @@ function namedBy(message: string, have: readonly string[]): string[] {
 }
 
 /**
- * The update's changed headers that a file the compiler stopped in includes by name, when nothing
- * else was found: 6.1.176's xfrm_policy.c passes km_migrate() an argument whose type changed in
+ * The files the compiler stopped in, when the update changed them, and the update's changed
+ * headers they include by name, when nothing else was found: 6.1.176's xfrm_policy.c passes km_migrate() an argument whose type changed in
  * <net/xfrm.h>, and the complaint names only the function, which the header's diff never spells.
  */
 function includedBy(message: string, have: readonly string[]): string[] {
   const stopped = new Set([...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!));
-  const out: string[] = [];
+  // A file the update changed too, that the patched header's change reached (6.12.117's
+  // net/dccp/ipv6.c, after include/net/inet_sock.h): its own change comes first.
+  const out = [...stopped].filter((f) => changedFiles.includes(f) && !have.includes(f) && !notKernelCode(f)).slice(0, 4);
   for (const f of stopped) {
     const text = fs.existsSync(path.join(newDir, f)) ? fs.readFileSync(path.join(newDir, f), "latin1") : "";
     for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm)) {
