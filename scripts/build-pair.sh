@@ -89,8 +89,10 @@ pair_complete() {
   done
 }
 
-# What stdout carries: patch's notes on hunks applied at an offset, one per line.
-if pair_complete; then
+# What stdout carries: patch's notes on hunks applied at an offset, one per line. A tree a killed
+# run left patched is put back first (below, under the lock), even when this pair is cached: klp
+# build reads the tree's sources too (its include graph, the screening of a header's readers).
+if [ ! -f "$tree/.klpkit-applied.patch" ] && pair_complete; then
   log "cached: $outdir"
   cat "$notes" 2>/dev/null || true
   exit 0
@@ -102,58 +104,78 @@ if ! flock -n 9; then
   flock 9
 fi
 [ -f "$ready" ] || die "kernel tree $tree was being re-prepared; run again"
-if pair_complete; then
-  log "cached: $outdir"
-  cat "$notes" 2>/dev/null || true
-  exit 0
-fi
 
 cd "$tree"
 applied_copy="$tree/.klpkit-applied.patch"
-# The files the applied patch adds to the tree, one per line: reverting must remove them.
+# The files an applied patch added, as build-pair.sh recorded them before it kept a copy of the
+# files a patch touches (read only to undo a patch such a run left applied).
 created_list="$tree/.klpkit-created"
 patched_files=()
 
-# Reverse a patch and make sure every file it touched looks newer than any object built from it.
+# A copy of every file the patch touches, taken before it is applied: reverting copies them back
+# and removes what the patch added, whatever state a killed `patch` left the files in (`patch -R`
+# cannot undo half of a patch: a corpus run stopped while 6.12's drivers/base fix was being applied
+# left two files patched, and every later build in that tree failed).
+backup="$tree/.klpkit-backup"
+
+# Every path a patch names, old and new side (a deleted file must come back too).
+patch_paths() { # patch
+  sed -n 's/^\(---\|+++\) [^/]*\/\([^[:space:]]*\).*/\2/p' "$1" | grep -v '^dev/null$' | sort -u
+}
+
+# Puts the tree back as it was before the patch, and makes every file the patch touched look newer
+# than any object built from it.
 revert() {
-  local rc=0
-  if [ -f "$applied_copy" ]; then
-    log "reverting the patch"
+  local rc=0 f
+  [ -f "$applied_copy" ] || return 0
+  log "reverting the patch"
+  if [ -f "$backup/.files" ]; then
+    while IFS= read -r f; do
+      [ -n "$f" ] || continue
+      if [ -f "$backup/$f" ]; then
+        cp "$backup/$f" "$f"
+      elif [ -e "$f" ]; then
+        rm -f "$f"
+        rmdir -p --ignore-fail-on-non-empty "$(dirname "$f")" 2>/dev/null || true
+      fi
+    done < "$backup/.files"
+    rm -rf "$backup"
+  else
+    # Left by a build-pair.sh that kept no copy.
     patch -p1 -R -f -s --no-backup-if-mismatch -r - < "$applied_copy" >&2 || rc=$?
     if ((rc != 0)); then
       log "could not revert $applied_copy cleanly (exit $rc); the tree may be dirty: remove $tree to start again"
       return "$rc"
     fi
     # A diff without /dev/null or an epoch date for a file it adds (`diff -uN --label a/F`)
-    # leaves that file behind, empty, when reversed: the tree would then hold a header its
-    # source never had (6.1.176's drivers/gpu/drm/i915/display/intel_dpcd.h).
-    local f
+    # leaves that file behind, empty, when reversed (6.1.176's i915 display/intel_dpcd.h).
     if [ -f "$created_list" ]; then
       while IFS= read -r f; do
-        [ -n "$f" ] && [ -e "$f" ] || continue
-        if [ -s "$f" ]; then
-          log "$f, which the patch added, is not empty after reverting it; remove $tree to start again"
-          return 1
-        fi
+        [ -n "$f" ] && [ -e "$f" ] && [ ! -s "$f" ] || continue
         rm -f "$f"
         rmdir -p --ignore-fail-on-non-empty "$(dirname "$f")" 2>/dev/null || true
       done < "$created_list"
-      rm -f "$created_list"
     fi
-    rm -f "$applied_copy"
-    for f in "${patched_files[@]}"; do
-      [ -e "$f" ] && touch "$f"
-    done
   fi
+  rm -f "$created_list"
+  for f in "${patched_files[@]}"; do
+    [ -e "$f" ] && touch "$f"
+  done
+  rm -f "$applied_copy"
   return 0
 }
 
 # A run killed before its trap could run left its patch applied: undo it first.
 if [ -f "$applied_copy" ]; then
   log "a previous run left a patch applied"
-  mapfile -t patched_files < <(sed -n 's/^+++ [^/]*\/\([^[:space:]]*\).*/\1/p' "$applied_copy")
+  mapfile -t patched_files < <(patch_paths "$applied_copy")
   revert || die "cannot restore the tree"
   patched_files=()
+fi
+if pair_complete; then
+  log "cached: $outdir"
+  cat "$notes" 2>/dev/null || true
+  exit 0
 fi
 
 # Original objects of klpkit's own trees are cached by what they are built from (the tree's
@@ -239,8 +261,16 @@ if [ -n "$patch_file" ]; then
   trap 'revert || true' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  sed -n 's/^+++ [^/]*\/\([^[:space:]]*\).*/\1/p' "$patch_file" | sort -u |
-    while IFS= read -r f; do [ -e "$f" ] || printf '%s\n' "$f"; done > "$created_list"
+  rm -rf "$backup"
+  mkdir -p "$backup"
+  mapfile -t patched_files < <(patch_paths "$patch_file")
+  for f in "${patched_files[@]}"; do
+    [ -f "$f" ] || continue
+    mkdir -p "$backup/$(dirname "$f")"
+    cp "$f" "$backup/$f"
+  done
+  printf '%s\n' "${patched_files[@]}" > "$backup/.files"
+  # From here on the tree may differ from its source: the copy is complete, and revert uses it.
   cp "$patch_file" "$applied_copy"
   out="$(patch -p1 -f --fuzz=0 --no-backup-if-mismatch -r - < "$applied_copy")" || {
     printf '%s\n' "$out" >&2
@@ -249,7 +279,6 @@ if [ -n "$patch_file" ]; then
   # Hunks that landed elsewhere than their line numbers say: klp build reports them, since the
   # same context can stand in two functions (6.12's addrconf.c has net-ipv6-disable's twice).
   printf '%s\n' "$out" | grep -E '^Hunk #[0-9]+ succeeded at' > "$notes" || true
-  mapfile -t patched_files < <(printf '%s\n' "$out" | sed -n 's/^patching file //p' | sed "s/^'\(.*\)'\$/\1/")
   log "applied $patch_arg (${patched_files[*]})"
 fi
 

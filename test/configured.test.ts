@@ -9,7 +9,9 @@ import { test } from "node:test";
 import { ConfiguredObjects } from "../src/kbuild/configured.js";
 import { IncludeGraph } from "../src/kbuild/include-graph.js";
 import { affectedObjects } from "../src/kbuild/patch-files.js";
-import { buildPair, kernelTree } from "./support/kernel.js";
+import { spawn } from "node:child_process";
+import { buildPair, kernelTree, preparedTree } from "./support/kernel.js";
+import { repoRoot } from "./support/klp.js";
 
 const cases: [string, boolean, string][] = [
   ["fs/proc/cmdline.o", true, "a plain obj-y of a visited directory"],
@@ -77,6 +79,51 @@ test("a patch that adds a header leaves no trace of it in the tree once reverted
     assert.ok(!fs.existsSync(path.join(tree, added)), `${added} is still in the tree after the revert`);
     assert.ok(!fs.existsSync(path.join(tree, path.dirname(added))), "the directory the patch added is still there");
     assert.ok(!fs.existsSync(path.join(tree, ".klpkit-created")));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// A run killed outright (SIGKILL: no trap runs) while its patch is applied leaves the tree
+// patched; the next run must put every file back from the copy it took before applying, however
+// far `patch` got. `patch -R` could not undo a half-applied patch: a corpus run stopped during
+// 6.12's drivers/base fix left two files patched, and every later build in that tree failed.
+test("a run killed with its patch applied leaves a tree the next run puts back", async () => {
+  const tree = preparedTree();
+  const file = path.join(tree.dir, "fs/proc/cmdline.c");
+  const before = fs.readFileSync(file);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-killed-"));
+  const patch = path.join(tmp, "killed.patch");
+  const second = path.join(tree.dir, "fs/proc/version.c");
+  const secondBefore = fs.readFileSync(second);
+  fs.writeFileSync(patch, fs.readFileSync(path.join(repoRoot, "test/e2e/cmdline.patch"), "utf8").replace("klpkit=1", "klpkit-killed=1") + [
+    "--- a/fs/proc/version.c", "+++ b/fs/proc/version.c", "@@ -12,7 +12,7 @@ static int version_proc_show(struct seq_file *m, void *v)",
+    "\tseq_printf(m, linux_proc_banner,", "\t\tutsname()->sysname,", "\t\tutsname()->release,",
+    "-\t\tutsname()->version);", "+\t\tutsname()->version /* killed */);", " \treturn 0;", " }", " ", "",
+  ].map((l, i) => (i >= 3 && i <= 5 ? ` ${l}` : l)).join("\n"));
+  try {
+    const child = spawn("bash", [path.join(repoRoot, "scripts/build-pair.sh"), patch, path.join(tmp, "out"), "fs/proc/cmdline.o"], {
+      env: { ...process.env, KLP_TREE: tree.dir, KLP_MAKE_VARS: tree.makeVars.join(" ") }, stdio: ["ignore", "ignore", "pipe"], detached: true,
+    });
+    let log = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on("data", (d: Buffer) => {
+        log += d.toString();
+        // Killed, group and all, once the patch is in the tree and the patched build runs.
+        if (/applied /.test(log)) { process.kill(-child.pid!, "SIGKILL"); resolve(); }
+      });
+      child.on("exit", () => reject(new Error(`build-pair.sh ended before it applied the patch:\n${log}`)));
+    });
+    await new Promise((resolve) => child.on("exit", resolve));
+    assert.ok(fs.readFileSync(file).includes("klpkit-killed=1"), "the killed run left its patch applied");
+    // As if `patch` itself had been killed between the two files: the second is as it was.
+    assert.ok(fs.readFileSync(second).includes("/* killed */"));
+    fs.writeFileSync(second, secondBefore);
+    // The next run, of no patch at all, first puts the tree back.
+    buildPair("-", ["fs/proc/cmdline.o"], "after-killed");
+    assert.ok(fs.readFileSync(file).equals(before), "fs/proc/cmdline.c is not what it was before the killed run");
+    assert.ok(fs.readFileSync(second).equals(secondBefore), "fs/proc/version.c is not what it was before the killed run");
+    for (const left of [".klpkit-applied.patch", ".klpkit-backup"]) assert.ok(!fs.existsSync(path.join(tree.dir, left)), `${left} is left in the tree`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
