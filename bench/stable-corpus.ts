@@ -415,7 +415,7 @@ const MAX_SUBTREE = 30;
  * taken. Asked only when the complaint names nothing the update changed.
  */
 function subtreeOf(file: string, message: string, have: readonly string[]): string[] {
-  const stopped = [...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!);
+  const stopped = stoppedIn(message);
   const dir = path.dirname(file), parent = path.dirname(dir);
   for (const root of parent.split("/").length >= 3 ? [dir, parent] : [dir]) {
     if (!stopped.some((f) => f.startsWith(`${root}/`))) continue;
@@ -464,21 +464,24 @@ function namedBy(message: string, have: readonly string[]): string[] {
  * <net/xfrm.h>, and the complaint names only the function, which the header's diff never spells.
  */
 function includedBy(message: string, have: readonly string[]): string[] {
-  const stopped = new Set([...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!));
+  const stopped = new Set(stoppedIn(message));
   // A file the update changed too, that the patched header's change reached (6.12.117's
   // net/dccp/ipv6.c, after include/net/inet_sock.h): its own change comes first.
   const out = [...stopped].filter((f) => changedFiles.includes(f) && !have.includes(f) && !notKernelCode(f)).slice(0, 4);
+  // The newer tree's includes: the update may have added the #include itself.
+  newGraph ??= IncludeGraph.of(newDir, "x86");
   for (const f of stopped) {
-    const text = fs.existsSync(path.join(newDir, f)) ? fs.readFileSync(path.join(newDir, f), "latin1") : "";
-    for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm)) {
-      const candidates = m[1] === '"' ? [path.posix.normalize(path.posix.join(path.posix.dirname(f), m[2]!))]
-        : [`include/${m[2]}`, `arch/x86/include/${m[2]}`];
-      for (const c of candidates) {
-        if (changedFiles.includes(c) && !have.includes(c) && !out.includes(c) && !notKernelCode(c) && out.length < 4) out.push(c);
-      }
+    for (const h of changedFiles) {
+      if (h.endsWith(".h") && newGraph.includes(f, h) && !have.includes(h) && !out.includes(h) && !notKernelCode(h) && out.length < 4) out.push(h);
     }
   }
   return out;
+}
+let newGraph: IncludeGraph | undefined;
+
+/** The files the compiler stopped in: `net/dccp/ipv6.c:438:25: error: …`. */
+function stoppedIn(message: string): string[] {
+  return [...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!);
 }
 
 /**

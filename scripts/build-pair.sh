@@ -65,6 +65,8 @@ notes="$outdir/.klpkit-patch-notes"
 [ -n "${KLP_TREE:-}" ] || die "KLP_TREE names the prepared kernel tree" 2
 [ -d "$KLP_TREE" ] || die "kernel tree not found: $KLP_TREE" 2
 tree="$(cd "$KLP_TREE" && pwd)"
+# The patch applied to the tree now: its presence means the tree may differ from its source.
+applied_copy="$tree/.klpkit-applied.patch"
 [ -f "$tree/.config" ] && [ -f "$tree/include/generated/autoconf.h" ] \
   || die "kernel tree $tree is not prepared (.config and 'make modules_prepare' needed)" 2
 # klpkit's own trees carry the stamp of their inputs; a user's tree is known by its .config.
@@ -92,11 +94,12 @@ pair_complete() {
 # What stdout carries: patch's notes on hunks applied at an offset, one per line. A tree a killed
 # run left patched is put back first (below, under the lock), even when this pair is cached: klp
 # build reads the tree's sources too (its include graph, the screening of a header's readers).
-if [ ! -f "$tree/.klpkit-applied.patch" ] && pair_complete; then
+answer_cached() {
   log "cached: $outdir"
   cat "$notes" 2>/dev/null || true
   exit 0
-fi
+}
+if [ ! -f "$applied_copy" ] && pair_complete; then answer_cached; fi
 
 exec 9>"$lock"
 if ! flock -n 9; then
@@ -106,7 +109,6 @@ fi
 [ -f "$ready" ] || die "kernel tree $tree was being re-prepared; run again"
 
 cd "$tree"
-applied_copy="$tree/.klpkit-applied.patch"
 # The files an applied patch added, as build-pair.sh recorded them before it kept a copy of the
 # files a patch touches (read only to undo a patch such a run left applied).
 created_list="$tree/.klpkit-created"
@@ -172,11 +174,7 @@ if [ -f "$applied_copy" ]; then
   revert || die "cannot restore the tree"
   patched_files=()
 fi
-if pair_complete; then
-  log "cached: $outdir"
-  cat "$notes" 2>/dev/null || true
-  exit 0
-fi
+if pair_complete; then answer_cached; fi
 
 # Original objects of klpkit's own trees are cached by what they are built from (the tree's
 # stamp of its inputs, the make variables and flags): a tree is always reverted to its pristine

@@ -43,11 +43,10 @@ export function runObjectBuild(patch: string, outDir: string, root: string, log:
   const key = createHash("sha256").update(text).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(root, "builds"), `arm64-${key}`);
   // As klp build does: of the objects only a patched header brings in, those the change reaches.
-  const readers = new Set(found.throughHeaders);
-  let built = found.objects.filter((o) => !readers.has(o));
-  if (readers.size) {
+  let built = found.direct;
+  if (found.throughHeaders.length) {
     const screen = screenHeaderReaders(tree, path.resolve(patch), path.join(work, "screen"), found.throughHeaders, log);
-    log(`header readers: ${screen.reached.length} of ${readers.size} may compile to other code`);
+    log(`header readers: ${screen.reached.length} of ${found.throughHeaders.length} may compile to other code`);
     built = [...built, ...screen.reached.map((r) => r.object)].sort();
   }
   if (!built.length) throw new KlpError(ExitCode.noChange, "the patch reaches no code of the objects that read its headers", patch);

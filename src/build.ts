@@ -121,8 +121,6 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     if (!a.objects.length) throw new KlpError(ExitCode.noChange, "the patch touches no file that this kernel's configuration builds", opts.patch);
     return a;
   }, (a) => (a.objects.length > 12 ? `${a.objects.length} objects read the patched files: ${a.objects.slice(0, 6).join(", ")} …` : a.objects.join(", ")));
-  const readers = new Set(found.throughHeaders);
-  const direct = found.objects.filter((o) => !readers.has(o));
 
   const key = createHash("sha256").update(patchText).update(t.id).update(tree.dir).digest("hex").slice(0, 12);
   const work = path.join(cacheDir(t.cacheRoot, "builds"), `${name}-${key}`);
@@ -148,12 +146,13 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   // The patch's own .c files first: a struct layout its header changes is refused from them
   // (6.1.176's fwnode.h widens fwnode_handle's flags, and 20,602 files read it), before any of
   // the header's readers is even preprocessed.
-  if (direct.length) buildAndDiff(direct, "pair", "objects");
+  if (found.direct.length) buildAndDiff(found.direct, "pair", "objects");
   let screened: ScreenedReaders | undefined;
-  if (readers.size) {
+  const readers = found.throughHeaders.length;
+  if (readers) {
     const screen = step("screen header readers", () => screenHeaderReaders(tree, path.resolve(opts.patch), path.join(work, "screen"), found.throughHeaders, log),
-      (r) => `${r.reached.length} of ${readers.size} may compile to other code${r.reached.length ? ` (${r.reached.slice(0, 3).map((x) => `${x.object}: ${x.why}`).join("; ")}${r.reached.length > 3 ? " …" : ""})` : ""}`);
-    screened = { readers: readers.size, compiled: screen.reached.length };
+      (r) => `${r.reached.length} of ${readers} may compile to other code${r.reached.length ? ` (${r.reached.slice(0, 3).map((x) => `${x.object}: ${x.why}`).join("; ")}${r.reached.length > 3 ? " …" : ""})` : ""}`);
+    screened = { readers, compiled: screen.reached.length };
     if (screen.reached.length) buildAndDiff(screen.reached.map((r) => r.object), "pair-readers", "header readers");
   }
   // The same context may stand in two places: a hunk that moved may have changed another

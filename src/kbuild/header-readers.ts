@@ -14,16 +14,13 @@ import { type BuildTree, preprocessPair } from "./tree.js";
 const BATCH = 256;
 
 export interface ReaderScreen {
-  /** Objects whose code the patch may change, each with why. */
+  /** Objects whose code the patch may change, each with why; the others compile to the same code. */
   readonly reached: readonly { readonly object: string; readonly why: string }[];
-  /** Objects that read the patched headers and compile to the same code. */
-  readonly unreached: readonly string[];
 }
 
 export function screenHeaderReaders(tree: BuildTree, patch: string, workDir: string, objects: readonly string[],
   log: (s: string) => void): ReaderScreen {
   const reached: { object: string; why: string }[] = [];
-  const unreached: string[] = [];
   for (let at = 0; at < objects.length; at += BATCH) {
     const batch = objects.slice(at, at + BATCH);
     const dir = path.join(workDir, `batch-${at / BATCH}`);
@@ -33,14 +30,15 @@ export function screenHeaderReaders(tree: BuildTree, patch: string, workDir: str
       for (const object of batch) {
         const i = `${object.slice(0, -2)}.i`;
         const [o, p] = ["orig", "patched"].map((s) => path.join(dir, s, i));
-        const why = !fs.existsSync(o!) || !fs.existsSync(p!) ? "it does not preprocess on its own (fs/smb/server/asn1.c needs a header kbuild generates only for its object), so it is compiled"
+        // fs/smb/server/asn1.c includes a header kbuild generates only as a prerequisite of asn1.o.
+        const why = !fs.existsSync(o!) || !fs.existsSync(p!) ? "it does not preprocess on its own, so it is compiled"
           : codeMayDiffer(fs.readFileSync(o!, "latin1"), fs.readFileSync(p!, "latin1"));
-        if (why === undefined) unreached.push(object); else reached.push({ object, why });
+        if (why !== undefined) reached.push({ object, why });
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     if (objects.length > BATCH) log(`screened ${Math.min(at + BATCH, objects.length)} of ${objects.length} readers: ${reached.length} may change`);
   }
-  return { reached, unreached };
+  return { reached };
 }

@@ -12,7 +12,7 @@ import path from "node:path";
 import { badInput } from "../errors.js";
 import { NOT_COMPILED } from "./configured.js";
 
-const INCLUDE = /^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/y;
+const INCLUDE = /^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/;
 
 /**
  * Headers kbuild puts in front of every C file with -include (LINUXINCLUDE in the top Makefile,
@@ -105,7 +105,6 @@ export class IncludeGraph {
       return quoted ? throughMakefileDirs(from, p, byName.get(path.posix.basename(p)) ?? []) : [];
     };
     for (const [f, line] of includeLines(tree, files)) {
-      INCLUDE.lastIndex = 0;
       const m = INCLUDE.exec(line);
       if (!m || !known.has(f)) continue;
       for (const target of resolve(f, m[1] === '"', m[2]!.trim())) {
@@ -114,6 +113,11 @@ export class IncludeGraph {
       }
     }
     return g;
+  }
+
+  /** Whether `file` names `header` in an #include of its own. */
+  includes(file: string, header: string): boolean {
+    return this.readers.get(header)?.has(file) ?? false;
   }
 
   /** The .c files that read `file` through any chain of includes (itself, if it is one). */

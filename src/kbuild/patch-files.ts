@@ -24,11 +24,12 @@ const objectOf = (c: string) => `${c.slice(0, -2)}.o`;
  * (fs/compat_binfmt_elf.c includes binfmt_elf.c); for a header, every .c of the tree that reads
  * it through any chain of includes (IncludeGraph). Only objects the kernel's configuration
  * builds count; a changed .c that the configuration does not build is reported in `notBuilt`.
- * `throughHeaders` are those of `objects` that only a header brings in: klp build preprocesses
- * them first (header-readers.ts) and compiles only those the change reaches.
+ * `direct` are those of `objects` the patch's own .c files make, `throughHeaders` those only a
+ * header brings in: klp build preprocesses the latter first (header-readers.ts) and compiles only
+ * those the change reaches.
  */
 export function affectedObjects(tree: string, files: readonly string[], srcArch: string):
-  { objects: string[]; throughHeaders: string[]; unsupported: string[]; notBuilt: string[] } {
+  { objects: string[]; direct: string[]; throughHeaders: string[]; unsupported: string[]; notBuilt: string[] } {
   const configured = new ConfiguredObjects(tree, srcArch);
   const objects = new Set<string>();
   const readers = new Set<string>();
@@ -46,7 +47,7 @@ export function affectedObjects(tree: string, files: readonly string[], srcArch:
     } else unsupported.push(f);
   }
   for (const o of objects) readers.delete(o);
-  return { objects: [...objects, ...readers].sort(), throughHeaders: [...readers].sort(), unsupported, notBuilt };
+  return { objects: [...objects, ...readers].sort(), direct: [...objects].sort(), throughHeaders: [...readers].sort(), unsupported, notBuilt };
 }
 
 /**

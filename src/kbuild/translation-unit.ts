@@ -37,6 +37,9 @@ const AFTER_DECLARED = new Set(["(", "[", "=", ",", ";", ":", "__attribute__", "
 
 const TOKEN = /[ \t\r\n\f\v]+|#[^\n]*|[A-Za-z_$][\w$]*|\.?\d(?:[eEpP][+-]|[\w.])*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&^|]=|##|[^\s]/y;
 const isIdentifier = (t: string) => /^[A-Za-z_$]/.test(t);
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+/** `# 12 "include/linux/tcp.h" 2`: where the text came from, not what it says. */
+const LINE_MARKER = /^#\s*(\d|line\b)/;
 
 /** What one top-level declaration of a preprocessed unit declares and mentions. */
 export interface Declaration {
@@ -57,18 +60,16 @@ export function tokens(text: string): string[] {
   for (let m = TOKEN.exec(text); m; m = TOKEN.exec(text)) {
     const t = m[0];
     const c = t.charCodeAt(0);
-    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11) continue;
-    // `# 12 "include/linux/tcp.h" 2`: where the text came from, not what it says.
-    if (c === 35 /* # */ && t.length > 1 && /^#\s*(\d|line\b)/.test(t)) continue;
+    if (isSpace(c)) continue;
+    if (c === 35 /* # */ && t.length > 1 && LINE_MARKER.test(t)) continue;
     out.push(c === 35 ? t.replace(/\s+/g, " ").trim() : t);
   }
   return out;
 }
 
-const enum Ch { nl = 10, space = 32, quote = 34, hash = 35, apos = 39, lparen = 40, rparen = 41, star = 42, eq = 61,
+const enum Ch { nl = 10, quote = 34, hash = 35, apos = 39, lparen = 40, rparen = 41, star = 42, eq = 61,
   lbracket = 91, backslash = 92, rbracket = 93, caret = 94, lbrace = 123, rbrace = 125, semi = 59 }
 const isIdentChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
-const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 
 /**
  * The unit's top-level declarations, in order, each as its text with line markers left out and
@@ -100,7 +101,7 @@ export function declarationTexts(text: string): string[] {
       const line = text.slice(i, end);
       flush(i);
       from = end;
-      if (!/^#\s*(\d|line\b)/.test(line)) {
+      if (!LINE_MARKER.test(line)) {
         if (depth === 0 && !cur.trim()) {
           if (!/^#\s*pragma\s+GCC\s+diagnostic\b/.test(line)) pragmas += `${line.trim()}\n`;
           out.push(line.replace(/\s+/g, " ").trim());
