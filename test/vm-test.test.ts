@@ -13,6 +13,7 @@ import { consoleLines, parseMarkers, scanConsole } from "../src/vm/console.js";
 import { cpioNewc } from "../src/vm/initramfs.js";
 import { readModuleInfo } from "../src/vm/modinfo.js";
 import { resolveLoadOrder } from "../src/vm/modules.js";
+import { requestedNames, serve, servesMore, type ServedRequest } from "../src/vm/requests.js";
 import { readModuleIndex } from "../src/target/modules.js";
 import { repoRoot, runKlp, type KlpRun } from "./support/klp.js";
 import { BINFMT_STATUS, buildSampleModules, KERNEL, WARN_MESSAGE, type SampleModules } from "./support/sample-module.js";
@@ -106,6 +107,27 @@ test("preload and postload modules of the Debian tree load with their dependenci
   assert.ok(fs.readFileSync(path.join(checks, "binfmt-patched.sh"), "utf8").includes(`"${BINFMT_STATUS}"`), "binfmt-patched.sh checks for BINFMT_STATUS");
 });
 
+test("a module that asks the kernel for others at init gets them: rxrpc's crypto, in three boots", () => {
+  // Debian 6.1's rxrpc allocates pcbc(fcrypt) at init: the crypto API asks modprobe for
+  // crypto-pcbc(fcrypt), then crypto-pcbc; pcbc, once there, asks for crypto-fcrypt. Without
+  // them its insmod fails with ENOENT ("rxrpc: Cannot initialise security").
+  const r = vmTest([mods.sample, "--preload", "rxrpc", "--check", path.join(checks, "cmdline-patched.sh")]);
+  assert.equal(r.run.status, 0, explain(r));
+  assert.equal(step(r.report, "preload:rxrpc").detail, "loaded");
+  const report = r.report as Report & { boots: number; requests: { name: string; modules: { name: string }[] }[] };
+  const answered = report.requests.filter((q) => q.modules.length).map((q) => `${q.name} ${q.modules.map((m) => m.name).join(",")}`);
+  assert.deepEqual(answered, ["crypto-pcbc pcbc", "crypto-fcrypt fcrypt"]);
+  assert.ok(report.requests.some((q) => q.name === "crypto-pcbc(fcrypt)" && !q.modules.length), JSON.stringify(report.requests));
+  assert.equal(report.boots, 3);
+  assert.match(r.run.stderr, /booting again with crypto-pcbc \(pcbc\)/);
+});
+
+test("a failing run boots once when the kernel asked for nothing the target has", () => {
+  const r = vmTest([mods.sample, "--check", path.join(checks, "cmdline-absent.sh")]);
+  assert.equal(r.run.status, 1, explain(r));
+  assert.equal((r.report as Report & { boots: number }).boots, 1);
+});
+
 test("an expected WARN passes and must appear; unexpected, it fails the console scan", () => {
   const consoleFile = path.join(tmp, "warn-console.txt");
   const r = vmTest([mods.warn, "--check", path.join(checks, "cmdline-patched.sh"), "--expect-warn", WARN_MESSAGE, "--console", consoleFile]);
@@ -197,6 +219,26 @@ test("modules.dep: dependencies first, each module once, - and _ alike", () => {
   assert.equal(ct[ct.length - 1], "nf_conntrack");
   assert.equal(readModuleInfo(mods.sample).name, "livepatch_sample");
   assert.equal(readModuleInfo(mods.sample).livepatch, true);
+});
+
+test("request_module names: by module name or alias, dependencies first, earlier answers kept", () => {
+  const index = readModuleIndex(KERNEL, `/lib/modules/${KERNEL}`);
+  const lines = ["[ 2.7] rxrpc: Cannot initialise security", "KLPVM: request name=crypto-pcbc(fcrypt)",
+    "KLPVM: request name=ts_kmp", "KLPVM: request name=crypto-pcbc(fcrypt)", "KLPVM: request name=net-pf-33"];
+  assert.deepEqual(requestedNames(lines), ["crypto-pcbc(fcrypt)", "ts_kmp", "net-pf-33"]);
+  const first = serve(index, requestedNames(lines), []);
+  const names = (r: ServedRequest) => r.modules.map((m) => m.name);
+  assert.deepEqual(names(first[0]!), []); // no module gives that alias
+  assert.deepEqual(names(first[1]!), ["ts_kmp"]);
+  // net-pf-33 is rxrpc's alias; rxrpc comes after the modules it needs.
+  const rx = names(first[2]!);
+  assert.equal(rx[rx.length - 1], "rxrpc");
+  assert.ok(rx.includes("udp_tunnel"), rx.join(" "));
+  const second = serve(index, ["crypto-fcrypt", "ts_kmp"], first);
+  assert.equal(second[1], first[1]);
+  assert.deepEqual(names(second[3]!), ["fcrypt"]);
+  assert.equal(servesMore(second, first), true);
+  assert.equal(servesMore(serve(index, ["ts_kmp", "no-such-thing"], second), second), false);
 });
 
 test("console scan: markers, problems and harmless taint messages", () => {

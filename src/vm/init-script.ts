@@ -20,13 +20,50 @@ export interface VmPlanCheck {
   readonly file: string;
 }
 
+/** A name request_module() may ask for, and the .ko files (in the VM) loaded for it, in order. */
+export interface VmPlanServed {
+  readonly name: string;
+  readonly files: readonly string[];
+}
+
 export interface VmPlan {
   readonly livepatch: VmPlanModule;
+  /** What the VM's modprobe loads when the kernel asks for a module (requests.ts). */
+  readonly served: readonly VmPlanServed[];
   readonly preload: readonly VmPlanModule[];
   readonly postload: readonly VmPlanModule[];
   readonly checks: readonly VmPlanCheck[];
   /** How long /init waits for the patch to be enabled with its transition finished. */
   readonly enableWaitSeconds: number;
+}
+
+/** The VM's modprobe and its table of what it loads for a name. */
+export const MODPROBE = "/klp/modprobe";
+export const SERVED_MAP = "/klp/served.map";
+
+/**
+ * The script kernel.modprobe names: the kernel runs it as `modprobe -q -- NAME` for
+ * request_module(NAME) and waits. It prints the name for the host, then loads the files of
+ * SERVED_MAP's line for it. Its exit status only tells the kernel whether to look again.
+ */
+export function modprobeScript(): string {
+  return [
+    "#!/bin/sh",
+    "for n; do :; done",
+    `echo "${MARKER} request name=$n" > /dev/console`,
+    "while read -r name files; do",
+    '  [ "$name" = "$n" ] || continue',
+    '  for f in $files; do insmod "$f" 2>/dev/null; done',
+    "  exit 0",
+    `done < ${SERVED_MAP}`,
+    "exit 1",
+    "",
+  ].join("\n");
+}
+
+/** SERVED_MAP's text: a line per name, its files after it. */
+export function servedMap(served: readonly VmPlanServed[]): string {
+  return served.filter((s) => s.files.length).map((s) => `${s.name} ${s.files.join(" ")}\n`).join("");
 }
 
 function q(s: string): string {
@@ -47,6 +84,7 @@ export function initScript(plan: VmPlan): string {
     // The kernel boots with `quiet` (fast under emulation); from here on every message of the
     // test is shown, so warnings and their traces reach the console scan.
     "echo 7 > /proc/sys/kernel/printk",
+    `echo ${MODPROBE} > /proc/sys/kernel/modprobe`,
     "now() { read KLP_T KLP_IDLE < /proc/uptime; }",
     `begin() { now; echo "${MARKER} begin step=$1 t=$KLP_T"; }`,
     `pass() { now; echo "${MARKER} end step=$1 status=pass t=$KLP_T msg=$2"; }`,

@@ -13,6 +13,15 @@ export function vmTestText(r: VmTestReport): string {
   for (const s of r.steps) {
     out.push(`  ${s.status.padEnd(7)} ${s.label.padEnd(width)}  ${secs(s.seconds).padStart(7)}  ${s.detail}`);
   }
+  // What the kernel asked modprobe for matters when the VM loaded it, or when a step failed.
+  // A passing run names what answered; a failing one also what nothing answered.
+  if (r.requests.length && (r.boots > 1 || !r.passed)) {
+    const answered = r.requests.filter((q) => q.modules.length).map((q) => `${q.name} → ${q.modules.map((m) => m.name).join(", ")}`);
+    const not = r.requests.filter((q) => !q.modules.length).map((q) => q.name);
+    const unanswered = !not.length ? [] : r.passed ? [`${not.length} more no module of the target provides`]
+      : [`no module of the target for ${not.join(", ")}`];
+    out.push(`  request_module: ${[...answered, ...unanswered].join("; ")}${r.boots > 1 ? ` (loaded in the VM on demand; ${r.boots} boots)` : ""}`);
+  }
   if (r.passed) return out.join("\n");
 
   let shown = r.problems.length > 0;
