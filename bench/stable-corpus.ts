@@ -438,11 +438,14 @@ function namedBy(message: string, have: readonly string[]): string[] {
   // "fatal error: rdma/iter.h: No such file or directory": a header the same update adds.
   const missing = /fatal error: (\S+\.h): No such file/.exec(message)?.[1];
   const out = missing ? addedHeaders.filter((h) => (h === missing || h.endsWith(`/${missing}`)) && !have.includes(h)) : [];
-  if (!ids.length) return out;
   // Another architecture's change (arch/alpha/include/asm/mmu_context.h) never fixes an x86 build.
-  const diffs = changedFiles.filter((f) => !have.includes(f) && !notKernelCode(f))
-    .map((f) => [f, patchOf([f]).split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n")] as const);
-  const naming = (words: readonly string[]) => diffs.filter(([, diff]) => words.some((w) => new RegExp(`\\b${w}\\b`).test(diff))).map(([f]) => f);
+  // Each diff whole, and its changed lines alone.
+  const diffs = changedFiles.filter((f) => !have.includes(f) && !notKernelCode(f)).map((f) => {
+    const whole = patchOf([f]);
+    return { f, whole, changed: whole.split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n") };
+  });
+  const naming = (words: readonly string[], inHunks = false) => !words.length ? [] : diffs
+    .filter((d) => words.some((w) => new RegExp(`\\b${w}\\b`).test(inHunks ? d.whole : d.changed))).map((d) => d.f);
   let found = naming(ids);
   // A name a macro made: 6.1.176's dev_set_ready_to_probe() comes from device.h's
   // `__create_dev_flag_accessors(ready_to_probe, …)`, whose diff never spells it. Its tails of two
@@ -454,8 +457,35 @@ function namedBy(message: string, have: readonly string[]): string[] {
       if (tail.length >= 8) found = naming([tail]);
     }
   }
-  for (const f of found) if (out.length < 4 && !out.includes(f)) out.push(f);
+  // The complaint may quote only types: 6.12.117's net/dccp/ipv6.c:993 "initialization of
+  // ‘struct sock * (*)(…)’ from incompatible pointer type" is the line `.syn_recv_sock =
+  // dccp_v6_request_recv_sock,`, and include/net/inet_connection_sock.h's diff adds a parameter
+  // to syn_recv_sock, whose name is in the hunk's context. Then the words of the lines the
+  // compiler stopped at, in whole hunks.
+  if (!found.length) found = naming(stoppedAtWords(message, have), true);
+  // Headers first: 6.12.117's netns_immutable is spelled by the diffs of a dozen drivers before
+  // include/linux/netdevice.h's, which declares it.
+  const headersFirst = [...found.filter((f) => f.endsWith(".h")), ...found.filter((f) => !f.endsWith(".h"))];
+  for (const f of headersFirst) if (out.length < 4 && !out.includes(f)) out.push(f);
   return out;
+}
+
+/** Not names a diff could be asked about. */
+const C_WORDS = new Set(["const", "static", "struct", "union", "enum", "return", "sizeof", "unsigned", "signed", "void", "bool",
+  "char", "short", "long", "int", "true", "false", "NULL", "else", "while", "break", "inline", "extern", "typeof"]);
+
+/**
+ * The identifiers of the source lines the compiler stopped at (`file:line:col: error`), read from
+ * the newer tree when the case's patch holds the file, else from the older one.
+ */
+function stoppedAtWords(message: string, have: readonly string[]): string[] {
+  const words = new Set<string>();
+  for (const m of message.matchAll(ERROR_AT)) {
+    const file = path.join(have.includes(m[1]!) ? newDir : oldDir, m[1]!);
+    const line = fs.existsSync(file) ? fs.readFileSync(file, "latin1").split("\n")[Number(m[2]) - 1] ?? "" : "";
+    for (const w of line.match(/[A-Za-z_][A-Za-z0-9_]{3,}/g) ?? []) if (!C_WORDS.has(w)) words.add(w);
+  }
+  return [...words];
 }
 
 /**
@@ -479,9 +509,12 @@ function includedBy(message: string, have: readonly string[]): string[] {
 }
 let newGraph: IncludeGraph | undefined;
 
-/** The files the compiler stopped in: `net/dccp/ipv6.c:438:25: error: …`. */
+/** Where the compiler stopped: `net/dccp/ipv6.c:438:25: error: …` (file, line). */
+const ERROR_AT = /(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):(\d+):\d+: (?:fatal )?error/g;
+
+/** The files the compiler stopped in. */
 function stoppedIn(message: string): string[] {
-  return [...message.matchAll(/(?:^|[\s"])(?:\.\/)?([\w./+-]+?\.[ch]):\d+:\d+: (?:fatal )?error/g)].map((m) => m[1]!);
+  return [...message.matchAll(ERROR_AT)].map((m) => m[1]!);
 }
 
 /**
