@@ -16,7 +16,8 @@ import { screenHeaderReaders } from "./kbuild/header-readers.js";
 import { klpObjectName } from "./kbuild/object-info.js";
 import { affectedObjects, patchedFiles } from "./kbuild/patch-files.js";
 import { buildObjectPair, installKlpkitHeader } from "./kbuild/tree.js";
-import { convertToLivepatch, lateTableReferences, lateTableRefusal, type KlpSymbol } from "./klp/convert.js";
+import { convertToLivepatch, isModuleSymbol, lateTableReferences, lateTableRefusal, type KlpSymbol } from "./klp/convert.js";
+import { leaveOutLateEntries, type LeftOutEntry } from "./klp/late-entries.js";
 import { emitObject } from "./klp/emit.js";
 import { livepatchSource, type KlpFuncSpec, type KlpObjectSpec } from "./klp/livepatch-source.js";
 import { locateFunction, resolveExtern, type TargetObject } from "./klp/resolve.js";
@@ -79,6 +80,12 @@ export interface BuildResult {
   /** klp check's verdict on the written module (a build whose module is unsafe writes nothing). */
   readonly check: { readonly verdict: "safe" | "unsafe"; readonly functions: number };
   readonly steps: readonly BuildStep[];
+  /**
+   * Load-time table entries of the carried code left out because they name a module's symbol
+   * (klp/late-entries.ts): a tracepoint of that module is off in the patched code; a static call
+   * goes through its trampoline.
+   */
+  readonly leftOut: readonly LeftOutEntry[];
 }
 
 /** A module name from the patch file name: `fix-cmdline.patch` → `livepatch_fix_cmdline`. */
@@ -172,6 +179,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
 
   const k = step("resolve symbols", () => kernelSymbols(t, log), (v) => `${v.vmlinux.symbols.length} vmlinux symbols, ${v.exports.size} exports`);
   const plan = new Map<string, KlpSymbol>();
+  const leftOut: LeftOutEntry[] = [];
   const specs = new Map<string, KlpFuncSpec[]>();
   const callbacks = new Map<string, Map<string, string>>();
   const summaries: ObjectSummary[] = [];
@@ -233,6 +241,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
         const own = r.positional && r.object === target.name ? a.o.functions.find((f) => f.name === ext.name) ?? a.o.data.find((d) => d.name === ext.name) : undefined;
         if (own) items.push({ entity: own, at: r.symbol, why: "sympos" });
       }
+      leftOut.push(...leaveOutLateEntries(em.object, (name) => isModuleSymbol(plan, name)));
       const late = lateTableReferences(em.object, plan);
       if (late.length) throw lateTableRefusal(late, opts.patch, `${obj}: `);
       const funcs = specs.get(target.name) ?? [];
@@ -282,7 +291,9 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
   const out = path.join(opts.outDir, `${name}.ko`);
   step("write klp relocations", () => {
     fs.mkdirSync(opts.outDir, { recursive: true });
-    writeAtomically(out, convertToLivepatch(ko, fs.readFileSync(ko), plan));
+    const converted = convertToLivepatch(ko, fs.readFileSync(ko), plan, new Set(), tree.layouts);
+    leftOut.push(...converted.leftOut);
+    writeAtomically(out, converted.data);
   }, () => out);
   // The module as klp check reads any livepatch: what the kernel will load, judged again.
   const check = step("check", () => checkModule(readLivepatchModule(openModule(out), tree.layouts),
@@ -301,7 +312,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
     },
     objects: summaries, unchangedObjects: analyses.filter(({ a }) => a.exitCode !== ExitCode.patch).map(({ obj }) => obj), patchOffsets: [...offsets], proof,
     ...(screened ? { headerReaders: screened } : {}),
-    check: { verdict: check.verdict, functions: check.functions.length }, steps,
+    check: { verdict: check.verdict, functions: check.functions.length }, steps, leftOut,
   };
 }
 

@@ -38,7 +38,7 @@ export function convertModule(opened: ModuleFile, output: string, c: ConvertCont
   const { plan, converted, exported } = planConversion(input, module.undefinedSymbols, choices, objects, c.kernel);
   const bytes = fs.readFileSync(input);
   // Nothing to change (test_klp_livepatch.c uses exports only): the module as it was built.
-  const data = plan.size || choices.size ? convertToLivepatch(input, bytes, plan, new Set([SYMPOS_SECTION])) : bytes;
+  const data = plan.size || choices.size ? convertToLivepatch(input, bytes, plan, new Set([SYMPOS_SECTION]), c.tree.layouts).data : bytes;
   writeAtomically(output, data, (written) => {
     const findings = loadingFindings(readLivepatchModule(openModule(written), c.tree.layouts), c);
     if (findings.length) {

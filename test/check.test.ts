@@ -61,7 +61,7 @@ before(() => {
   const unexported = fs.readFileSync(ko("unexported"));
   for (const [name, sympos] of [["klp_relocated", 0], ["klp_bad_sympos", 2]] as const) {
     const plan = new Map([["kallsyms_lookup_name", { object: "vmlinux", name: "kallsyms_lookup_name", sympos }]]);
-    fs.writeFileSync(ko(name), convertToLivepatch(ko("unexported"), unexported, plan));
+    fs.writeFileSync(ko(name), convertToLivepatch(ko("unexported"), unexported, plan).data);
   }
 });
 

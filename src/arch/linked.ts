@@ -48,6 +48,17 @@ function jumpSiteForm(b: Buffer, at: number): number {
 }
 
 /**
+ * The NOP a jump label site at `at` of `code` holds while its branch is off (NOP5 for `jmp rel32`,
+ * NOP2 for `jmp rel8`, the same NOP for a site already NOPped); undefined for bytes that are not
+ * such a site, or another architecture.
+ */
+export function jumpSiteOff(machine: number, code: Buffer, at: number): Buffer | undefined {
+  if (machine !== EM_X86_64) return undefined;
+  const n = jumpSiteForm(code, at);
+  return n === 5 ? NOP5 : n === 2 ? NOP2 : undefined;
+}
+
+/**
  * The length of a jump label site at `at` when build and running kernel hold either form of it:
  * objtool (--hacks=jump_label, at vmlinux link time on 6.12's IBT kernels) turns the compiler's
  * `jmp` into the NOP of its length for keys that start disabled, so the bytes differ and the

@@ -78,6 +78,13 @@ export function buildCommand(argv: string[]): number {
     lines.push(`  ${o.target === "vmlinux" ? "vmlinux" : `module ${o.target}`} (${o.object}): patched ${o.changed.join(", ") || "-"}${o.new.length ? `; new ${o.new.join(", ")}` : ""}${o.klpRelocations.length ? `; klp symbols ${o.klpRelocations.join(" ")}` : ""}`);
   }
   for (const o of r.objects) for (const i of o.ignored) lines.push(`  left out of ${o.object}: ${i}`);
+  const tracepoints = r.leftOut.filter((e) => e.table === "__jump_table").map((e) => e.key.replace(/^__tracepoint_/, ""));
+  // A tracepoint's static call (__SCK__tp_func_<name>) goes with it.
+  const calls = r.leftOut.filter((e) => e.table !== "__jump_table" && !tracepoints.some((t) => e.key.endsWith(`tp_func_${t}`))).map((e) => e.key);
+  if (tracepoints.length) {
+    lines.push(`  tracepoints off in the patched code (a module's keys, whose klp relocations come after the kernel reads the livepatch's jump table): ${tracepoints.join(", ")}`);
+  }
+  if (calls.length) lines.push(`  static calls made through their trampolines (a module's keys): ${calls.join(", ")}`);
   if (r.unchangedObjects.length) lines.push(`  unchanged: ${r.unchangedObjects.join(", ")}`);
   if (r.headerReaders) {
     const h = r.headerReaders;

@@ -8,6 +8,8 @@ import { ElfFile } from "../elf/reader.js";
 import { toModel } from "../elf/to-model.js";
 import { writeElf } from "../elf/writer.js";
 import { badInput, refuse, type KlpError } from "../errors.js";
+import type { Layouts } from "../object/layouts.js";
+import { leaveOutLateEntries, type LeftOutEntry } from "./late-entries.js";
 
 export const SHN_LIVEPATCH = 0xff20;
 export const SHF_RELA_LIVEPATCH = 0x00100000;
@@ -37,6 +39,12 @@ export interface LateTableReference {
   readonly table: string;
 }
 
+/** True when `plan` makes `name` a klp symbol of a module: applied only when that module is patched. */
+export function isModuleSymbol(plan: ReadonlyMap<string, KlpSymbol>, name: string): boolean {
+  const k = plan.get(name);
+  return k !== undefined && k.object !== EARLY_OBJECT;
+}
+
 /** References from load-time tables of `obj` that would become klp relocations against a module (see LOAD_TIME_TABLES). */
 export function lateTableReferences(obj: OutObject, plan: ReadonlyMap<string, KlpSymbol>): LateTableReference[] {
   const out: LateTableReference[] = [];
@@ -56,7 +64,9 @@ export function lateTableRefusal(late: readonly LateTableReference[], file: stri
   return refuse(`${what}the patched code's ${table} needs klp relocations against module ${module}, which the kernel applies only when that module is patched, after it read the livepatch's tables`,
     late.map((l) => ({
       symbol: l.symbol, reason: `${l.table} entry of module ${l.module} would need a klp relocation applied too late`,
-      hint: `patched code cannot branch on a static key, tracepoint or static call of ${l.module}; test the key with static_key_enabled() instead of static_branch_*(), or leave the tracepoint out of the patched function`,
+      hint: l.table === "__jump_table"
+        ? `patched code cannot branch on a static key of ${l.module} (a tracepoint's is left out, the tracepoint off): test the key with static_key_enabled() instead of static_branch_*()`
+        : `patched code can refer to ${l.symbol} from its instructions, not from ${l.table}`,
     })), file);
 }
 
@@ -86,10 +96,13 @@ function dropSections(koPath: string, model: OutObject, drop: ReadonlySet<string
  * Rewrites `ko` so that every reference to a symbol in `plan` is a klp relocation; sections
  * named in `drop` (klp convert's `.klpkit.sympos` annotations) are left out.
  */
-export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap<string, KlpSymbol>, drop: ReadonlySet<string> = new Set()): Buffer {
+export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap<string, KlpSymbol>, drop: ReadonlySet<string> = new Set(),
+  layouts?: Layouts): { data: Buffer; leftOut: LeftOutEntry[] } {
   const f = ElfFile.parse(koPath, ko);
   const model = toModel(f);
   dropSections(koPath, model, drop);
+  // The static call sites objtool writes when it links a 6.12 module are only here.
+  const leftOut = leaveOutLateEntries(model, (name) => isModuleSymbol(plan, name), layouts);
   const late = lateTableReferences(model, plan);
   if (late.length) throw lateTableRefusal(late, koPath);
   const klpObject = new Map<object, string>();
@@ -124,5 +137,5 @@ export function convertToLivepatch(koPath: string, ko: Buffer, plan: ReadonlyMap
     }
   }
   model.sections = model.sections.filter((s) => !s.relocs || s.relocs.entries.length > 0).concat(added);
-  return writeElf(model);
+  return { data: writeElf(model), leftOut };
 }

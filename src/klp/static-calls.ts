@@ -15,17 +15,23 @@ const KEY_PREFIX = "__SCK__";
 const TRAMP_PREFIX = "__SCT__";
 
 /**
- * Entry size and key offset of an emitted `__jump_table` or `.static_call_sites` (emit.ts sets
- * sh_entsize): from the target's layouts, else from the struct shape of that size.
+ * Entry size, key offset and code (owner) offset of an emitted `__jump_table` or
+ * `.static_call_sites` (emit.ts sets sh_entsize): from the target's layouts, else from the struct
+ * shape of that size.
  */
-function keyField(obj: OutObject, table: OutSection, layouts?: Layouts): { size: number; field: number } | undefined {
+export function keyField(obj: OutObject, table: OutSection, layouts?: Layouts): { size: number; field: number; owner: number } | undefined {
   const spec = tableSpec(table.name);
   if (spec?.kind !== "struct" || !spec.key) return undefined;
-  const size = table.entsize;
-  const layout = layouts?.get(spec.struct) ?? archFor(obj.machine)?.knownLayouts(spec.struct).find((k) => k.size === size);
+  // A linked module keeps no sh_entsize: then the target's layout, or the architecture's only one.
+  const known = archFor(obj.machine)?.knownLayouts(spec.struct) ?? [];
+  const size = table.entsize || layouts?.get(spec.struct)?.size || (known.length === 1 ? known[0]!.size : 0);
+  const layout = layouts?.get(spec.struct) ?? known.find((k) => k.size === size);
   const field = layout?.size === size ? layout.fields.get(spec.key)?.offset : undefined;
-  if (field === undefined) throw badInput(undefined, `${table.name}: no layout of struct ${spec.struct} with ${size}-byte entries and a ${spec.key} field`);
-  return { size, field };
+  const owner = layout?.size === size ? spec.owner.map((o) => layout.fields.get(o)?.offset).find((o) => o !== undefined) : undefined;
+  if (field === undefined || owner === undefined) {
+    throw badInput(undefined, `${table.name}: no layout of struct ${spec.struct} with ${size}-byte entries and ${spec.key} and ${spec.owner.join("/")} fields`);
+  }
+  return { size, field, owner };
 }
 
 /** Points unexported static-call keys at their exported trampolines; returns the keys no longer referenced. */
