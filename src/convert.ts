@@ -11,6 +11,7 @@ import { openModule, readLivepatchModule, type ModuleFile } from "./check/module
 import { writeAtomically } from "./diff.js";
 import { refuse } from "./errors.js";
 import { convertToLivepatch } from "./klp/convert.js";
+import type { LeftOutEntry } from "./klp/late-entries.js";
 import { planConversion, type ConvertedSymbol } from "./klp/convert-plan.js";
 import { readSymposChoices, SYMPOS_SECTION } from "./klp/sympos-annotations.js";
 
@@ -23,6 +24,8 @@ export interface ConvertReport {
   readonly exported: readonly string[];
   /** KLPKIT_SYMPOS records read and left out of the output. */
   readonly annotations: number;
+  /** Table entries left out because they name a module's key (klp/late-entries.ts). */
+  readonly leftOut: readonly LeftOutEntry[];
 }
 
 export type ConvertContext = Pick<CheckContext, "target" | "tree" | "kernel" | "modules">;
@@ -38,7 +41,8 @@ export function convertModule(opened: ModuleFile, output: string, c: ConvertCont
   const { plan, converted, exported } = planConversion(input, module.undefinedSymbols, choices, objects, c.kernel);
   const bytes = fs.readFileSync(input);
   // Nothing to change (test_klp_livepatch.c uses exports only): the module as it was built.
-  const data = plan.size || choices.size ? convertToLivepatch(input, bytes, plan, new Set([SYMPOS_SECTION]), c.tree.layouts).data : bytes;
+  const conversion = plan.size || choices.size ? convertToLivepatch(input, bytes, plan, new Set([SYMPOS_SECTION]), c.tree.layouts) : undefined;
+  const data = conversion?.data ?? bytes;
   writeAtomically(output, data, (written) => {
     const findings = loadingFindings(readLivepatchModule(openModule(written), c.tree.layouts), c);
     if (findings.length) {
@@ -46,7 +50,7 @@ export function convertModule(opened: ModuleFile, output: string, c: ConvertCont
         findings.map((f) => ({ symbol: f.symbol, object: f.object, reason: f.reason, hint: f.hint })), input);
     }
   });
-  return { module: input, output, kernel: c.target.release, converted, exported, annotations: choices.size };
+  return { module: input, output, kernel: c.target.release, converted, exported, annotations: choices.size, leftOut: conversion?.leftOut ?? [] };
 }
 
 export function convertText(r: ConvertReport): string {
@@ -55,5 +59,9 @@ export function convertText(r: ConvertReport): string {
     lines.push(`  .klp.sym.${s.object}.${s.name},${s.sympos}  ${s.address} ${s.where} (${s.chosenBy})`);
   }
   if (r.annotations) lines.push(`  ${r.annotations} annotation(s) read from ${SYMPOS_SECTION} and left out`);
+  for (const e of r.leftOut) {
+    lines.push(e.table === "__jump_table" ? `  ${e.key}: its __jump_table entries left out, the tracepoint off in this module's code (a module's key)`
+      : `  ${e.key}: its ${e.table} entries left out, the calls go through the trampoline (a module's key)`);
+  }
   return lines.join("\n");
 }

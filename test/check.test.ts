@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { ElfFile, toModel, writeElf } from "../src/elf/index.js";
 import { convertToLivepatch } from "../src/klp/convert.js";
 import { preparedTree } from "./support/kernel.js";
 import { repoRoot, runKlp } from "./support/klp.js";
@@ -63,6 +64,16 @@ before(() => {
     const plan = new Map([["kallsyms_lookup_name", { object: "vmlinux", name: "kallsyms_lookup_name", sympos }]]);
     fs.writeFileSync(ko(name), convertToLivepatch(ko("unexported"), unexported, plan).data);
   }
+  // The ext4 tracepoint fixture as klp convert writes it (the jump entry left out, its site off),
+  // and as a tool that made the key's klp relocation would: written for vmlinux, then renamed.
+  const branch = fs.readFileSync(ko("module_tracepoint"));
+  const key = "__tracepoint_ext4_sync_file_enter";
+  fs.writeFileSync(ko("module_tracepoint_left_out"),
+    convertToLivepatch(ko("module_tracepoint"), branch, new Map([[key, { object: "ext4", name: key, sympos: 0 }]])).data);
+  const late = toModel(ElfFile.parse(ko("module_tracepoint"),
+    convertToLivepatch(ko("module_tracepoint"), branch, new Map([[key, { object: "vmlinux", name: key, sympos: 0 }]])).data));
+  for (const x of [...late.sections, ...late.symbols]) x.name = x.name.replace(/^(\.klp\.(?:rela|sym))\.vmlinux\./, "$1.ext4.");
+  fs.writeFileSync(ko("module_tracepoint_late"), writeElf(late));
 });
 
 function check(name: string, extra: string[] = []): { status: number | null; report: Report; stderr: string } {
@@ -204,6 +215,15 @@ test("a klp relocation whose sympos kallsyms does not have: kallsyms_lookup_name
   const { status, report } = check("klp_bad_sympos");
   assert.equal(status, 1);
   assert.deepEqual(kinds(report), ["klp-relocation .klp.sym.vmlinux.kallsyms_lookup_name,2"]);
+});
+
+test("a module's tracepoint in a hand-made livepatch: its jump entry left out by klp convert is safe; kept as a klp relocation, unsafe", () => {
+  const left = check("module_tracepoint_left_out");
+  assert.deepEqual(kinds(left.report), [], left.stderr);
+  assert.equal(left.status, 0);
+  const r = unsafe("module_tracepoint_late", ["klp-relocation .klp.rela.ext4.__jump_table"]);
+  assert.match(findingOf(r, "klp-relocation").reason, /applies only when ext4 is patched, after it has read the livepatch's __jump_table/);
+  assert.match(findingOf(r, "klp-relocation").hint, /static_key_enabled/);
 });
 
 test("exports of the DMA_BUF symbol namespace used by a module that imports it: safe", () => {

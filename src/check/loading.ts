@@ -3,6 +3,7 @@
 // undefined symbol exported by the target and its symbol namespace imported, every klp relocation
 // resolvable the way klp_resolve_symbols resolves it, and every patched object a module the
 // target can load.
+import { LOAD_TIME_TABLES } from "../object/tables.js";
 import { isEnabled } from "../target/config.js";
 import type { KernelView } from "../target/symbols.js";
 import type { Target } from "../target/target.js";
@@ -112,6 +113,16 @@ export function klpRelocationFindings(m: LivepatchModule, k: KernelView, index: 
     for (const f of r.foreign) {
       out.push({ kind: "klp-relocation", object: r.object, symbol: f, reason: `${r.section} uses ${f}, which is not a klp symbol (SHN_LIVEPATCH): klp_resolve_symbols refuses the section`,
         hint: "every relocation of a .klp.rela section must name a .klp.sym symbol" });
+    }
+    // The kernel reads the livepatch's load-time tables when the livepatch loads; a module's klp
+    // relocations are applied only when that module is patched, later (a jump entry naming cifs's
+    // __tracepoint_smb3_add_credits would be read with its key unresolved).
+    if (r.object !== "vmlinux" && LOAD_TIME_TABLES.has(r.target)) {
+      out.push({ kind: "klp-relocation", object: r.object, symbol: r.section,
+        reason: `relocates ${r.target} against ${r.object}'s symbols, which the kernel applies only when ${r.object} is patched, after it has read the livepatch's ${r.target}`,
+        hint: r.target === "__jump_table"
+          ? `leave the entry out (a tracepoint's branch then stays off), or test the key with static_key_enabled() instead of static_branch_*()`
+          : `leave the ${r.target} entry out, or reach ${r.object}'s symbol from code` });
     }
     // 6.1 kernel/livepatch/core.c: a module's klp relocations may not name vmlinux symbols
     // ("invalid access to vmlinux symbol ... from module-specific livepatch relocation section").

@@ -21,6 +21,8 @@ export interface KlpSymbolRef {
 /** One `.klp.rela.<object>.<section>` section and the klp symbols its relocations use. */
 export interface KlpRelaSection {
   readonly section: string;
+  /** The section its relocations apply to (sh_info): `.text.smb2_add_credits`, `__jump_table`. */
+  readonly target: string;
   readonly object: string;
   readonly symbols: readonly KlpSymbolRef[];
   /** The section has SHF_RELA_LIVEPATCH, without which the loader treats it as ordinary. */
@@ -99,7 +101,7 @@ export function readLivepatchModule(mf: ModuleFile, layouts: Layouts): Livepatch
     } else if (s.shndx === C.SHN_UNDEF) undefinedSymbols.push(s.name);
   }
   const klpRela: KlpRelaSection[] = [];
-  for (const { rela } of elf.relaSections()) {
+  for (const { rela, target } of elf.relaSections()) {
     if (!rela.name.startsWith(".klp.rela.")) continue;
     const object = relaObject(rela.name);
     if (!object) throw badInput(file, `klp relocation section ${rela.name} names no object`);
@@ -110,7 +112,7 @@ export function readLivepatchModule(mf: ModuleFile, layouts: Layouts): Livepatch
       const k = sym.shndx === SHN_LIVEPATCH ? parseKlpSymbol(sym.name) : undefined;
       if (k) used.set(sym.name, k); else foreign.add(sym.name || `symbol ${sym.index}`);
     }
-    klpRela.push({ section: rela.name, object, symbols: [...used.values()], flagged: (rela.flags & SHF_RELA_LIVEPATCH) !== 0, foreign: [...foreign] });
+    klpRela.push({ section: rela.name, target: target.name, object, symbols: [...used.values()], flagged: (rela.flags & SHF_RELA_LIVEPATCH) !== 0, foreign: [...foreign] });
   }
   return {
     file, elf, name: (info.get("name")?.[0] ?? "").replace(/-/g, "_"),

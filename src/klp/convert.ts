@@ -9,6 +9,7 @@ import { toModel } from "../elf/to-model.js";
 import { writeElf } from "../elf/writer.js";
 import { badInput, refuse, type KlpError } from "../errors.js";
 import type { Layouts } from "../object/layouts.js";
+import { LOAD_TIME_TABLES } from "../object/tables.js";
 import { leaveOutLateEntries, type LeftOutEntry } from "./late-entries.js";
 
 export const SHN_LIVEPATCH = 0xff20;
@@ -20,16 +21,6 @@ export interface KlpSymbol {
   readonly sympos: number;
 }
 
-/**
- * Tables the module loader reads while loading the livepatch (jump labels, alternatives,
- * paravirt, static calls, the exception table). Klp relocations against vmlinux are applied
- * while the livepatch loads, before these tables are read (kernel/module/main.c:
- * apply_relocations → klp_apply_section_relocs(..., NULL), since v5.8), so a carried
- * `trace_task_rename()` may name the unexported `__tracepoint_task_rename` key through one.
- * Those against a module are applied only when that module is patched (klp_init_object_loaded),
- * after the tables were read: a table entry may not depend on one.
- */
-const LOAD_TIME_TABLES = new Set(["__jump_table", ".altinstructions", ".altinstr_replacement", ".parainstructions", ".static_call_sites", "__ex_table"]);
 const EARLY_OBJECT = "vmlinux";
 
 /** A reference from a load-time table that would become a klp relocation against a module. */

@@ -101,3 +101,14 @@ export interface SpecialTable {
   readonly keyField?: number;
   readonly parallel?: { readonly name: string; readonly entrySize: number };
 }
+
+/**
+ * Tables the module loader reads while loading the livepatch (jump labels, alternatives,
+ * paravirt, static calls, the exception table). Klp relocations against vmlinux are applied
+ * while the livepatch loads, before these tables are read (kernel/module/main.c:
+ * apply_relocations → klp_apply_section_relocs(..., NULL), since v5.8), so a carried
+ * `trace_task_rename()` may name the unexported `__tracepoint_task_rename` key through one.
+ * Those against a module are applied only when that module is patched (klp_init_object_loaded),
+ * after the tables were read: a table entry may not depend on one.
+ */
+export const LOAD_TIME_TABLES: ReadonlySet<string> = new Set(["__jump_table", ".altinstructions", ".altinstr_replacement", ".parainstructions", ".static_call_sites", "__ex_table"]);
