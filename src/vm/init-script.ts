@@ -84,7 +84,7 @@ export function initScript(plan: VmPlan): string {
     // The kernel boots with `quiet` (fast under emulation); from here on every message of the
     // test is shown, so warnings and their traces reach the console scan.
     "echo 7 > /proc/sys/kernel/printk",
-    `echo ${MODPROBE} > /proc/sys/kernel/modprobe`,
+    `echo ${MODPROBE} > /proc/sys/kernel/modprobe 2>/dev/null`,
     "now() { read KLP_T KLP_IDLE < /proc/uptime; }",
     `begin() { now; echo "${MARKER} begin step=$1 t=$KLP_T"; }`,
     `pass() { now; echo "${MARKER} end step=$1 status=pass t=$KLP_T msg=$2"; }`,
