@@ -564,6 +564,12 @@ for (const file of changed) {
   let r = runCase(file, patch, patchSha, path.join(work, "modules"));
   // A sibling header read too widely waits until the compiler names it (and then stops the case).
   let others = siblings(file).filter((f) => !tooWide(f));
+  // With the directory's changes come the changed headers the complaint names: 6.12.117's
+  // drivers/base/syscore.c stopped at ‘struct syscore’ (include/linux/syscore_ops.h) alone, and
+  // with drivers/base/ in bus.c; five rounds of other names later it stopped at syscore.c again.
+  if (r.outcome === "build-error" && others.length) {
+    others = [...others, ...namedBy(`${r.reason}`, [file, ...others]).filter((f) => f.endsWith(".h"))];
+  }
   for (let attempt = 0; r.outcome === "build-error" && attempt < MAX_ATTEMPTS; attempt++) {
     // First the directory's other changes; then also the changed files elsewhere (include/
     // headers mostly) whose diff names an identifier the compiler complained about, or that
