@@ -3,8 +3,9 @@
 // init, and the crypto API asks for crypto-pcbc(fcrypt), then crypto-pcbc, then (once pcbc is
 // there) crypto-fcrypt; nf_conntrack_amanda asks for ts_kmp. The VM has no module tree, so
 // its init fails with ENOENT. /init points kernel.modprobe at a script that prints each name
-// asked for on the console and loads what the host put into the VM for it; a run where a step
-// failed after the kernel asked for a module the target has is booted again with that module.
+// asked for on the console and loads what the host put into the VM for it; a run where a
+// module's insmod failed after the kernel asked for a module the target has is booted again
+// with that module.
 import { MARKER } from "./init-script.js";
 import { moduleName } from "./modinfo.js";
 import { resolveLoadOrder, type LoadModule, type ModuleIndex } from "./modules.js";
