@@ -439,13 +439,10 @@ function namedBy(message: string, have: readonly string[]): string[] {
   const missing = /fatal error: (\S+\.h): No such file/.exec(message)?.[1];
   const out = missing ? addedHeaders.filter((h) => (h === missing || h.endsWith(`/${missing}`)) && !have.includes(h)) : [];
   // Another architecture's change (arch/alpha/include/asm/mmu_context.h) never fixes an x86 build.
-  // Each diff whole, and its changed lines alone.
-  const diffs = changedFiles.filter((f) => !have.includes(f) && !notKernelCode(f)).map((f) => {
-    const whole = patchOf([f]);
-    return { f, whole, changed: whole.split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n") };
-  });
-  const naming = (words: readonly string[], inHunks = false) => !words.length ? [] : diffs
-    .filter((d) => words.some((w) => new RegExp(`\\b${w}\\b`).test(inHunks ? d.whole : d.changed))).map((d) => d.f);
+  const diffs = changedFiles.filter((f) => !have.includes(f) && !notKernelCode(f))
+    .map((f) => ({ f, changed: patchOf([f]).split("\n").filter((l) => /^[-+][^-+]/.test(l)).join("\n") }));
+  const naming = (words: readonly string[]) => !words.length ? [] : diffs
+    .filter((d) => words.some((w) => new RegExp(`\\b${w}\\b`).test(d.changed))).map((d) => d.f);
   let found = naming(ids);
   // A name a macro made: 6.1.176's dev_set_ready_to_probe() comes from device.h's
   // `__create_dev_flag_accessors(ready_to_probe, …)`, whose diff never spells it. Its tails of two
@@ -460,13 +457,42 @@ function namedBy(message: string, have: readonly string[]): string[] {
   // The complaint may quote only types: 6.12.117's net/dccp/ipv6.c:993 "initialization of
   // ‘struct sock * (*)(…)’ from incompatible pointer type" is the line `.syn_recv_sock =
   // dccp_v6_request_recv_sock,`, and include/net/inet_connection_sock.h's diff adds a parameter
-  // to syn_recv_sock, whose name is in the hunk's context. Then the words of the lines the
-  // compiler stopped at, in whole hunks.
-  if (!found.length) found = naming(stoppedAtWords(message, have), true);
+  // to syn_recv_sock, declared four lines above the change. Then the changed headers that hold a
+  // word of the lines the compiler stopped at near a change; a word only where few do.
+  if (!found.length) {
+    found = [...new Set(stoppedAtWords(message, have).map((w) => headersChangedNear(w, have)).filter((fs) => fs.length <= 3).flat())];
+  }
   // Headers first: 6.12.117's netns_immutable is spelled by the diffs of a dozen drivers before
   // include/linux/netdevice.h's, which declares it.
   const headersFirst = [...found.filter((f) => f.endsWith(".h")), ...found.filter((f) => !f.endsWith(".h"))];
   for (const f of headersFirst) if (out.length < 4 && !out.includes(f)) out.push(f);
+  return out;
+}
+
+/** Lines around a change where a declaration it changes may begin (a member's name above its parameters). */
+const NEAR = 8;
+
+/** The update's changed headers, not in `have`, whose newer text holds `word` within NEAR lines of a changed line. */
+function headersChangedNear(word: string, have: readonly string[]): string[] {
+  const re = new RegExp(`\\b${word}\\b`);
+  return changedFiles.filter((f) => f.endsWith(".h") && !have.includes(f) && !notKernelCode(f)).filter((f) => {
+    const lines = fs.readFileSync(path.join(newDir, f), "latin1").split("\n");
+    return changedLinesOf(f).some((n) => lines.slice(Math.max(0, n - NEAR), n + NEAR + 1).some((l) => re.test(l)));
+  });
+}
+
+/** The 0-based numbers of the lines of `file`'s newer text its diff adds, and where it removes some. */
+function changedLinesOf(file: string): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const l of fileDiff(file).split("\n")) {
+    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)/.exec(l);
+    if (hunk) { at = Number(hunk[1]) - 1; continue; }
+    if (l.startsWith("+++") || l.startsWith("---")) continue;
+    if (l.startsWith("+")) out.push(at++);
+    else if (l.startsWith("-")) out.push(at);
+    else if (l.startsWith(" ")) at++;
+  }
   return out;
 }
 
@@ -475,13 +501,15 @@ const C_WORDS = new Set(["const", "static", "struct", "union", "enum", "return",
   "char", "short", "long", "int", "true", "false", "NULL", "else", "while", "break", "inline", "extern", "typeof"]);
 
 /**
- * The identifiers of the source lines the compiler stopped at (`file:line:col: error`), read from
- * the newer tree when the case's patch holds the file, else from the older one.
+ * The identifiers of the lines the compiler stopped at (`file:line:col: error`) in files of the
+ * case's patch, read from the newer tree: a line of a header the patch leaves alone
+ * (compiler_types.h's BUILD_BUG_ON machinery) says nothing about what the fix needs.
  */
 function stoppedAtWords(message: string, have: readonly string[]): string[] {
   const words = new Set<string>();
   for (const m of message.matchAll(ERROR_AT)) {
-    const file = path.join(have.includes(m[1]!) ? newDir : oldDir, m[1]!);
+    if (!have.includes(m[1]!)) continue;
+    const file = path.join(newDir, m[1]!);
     const line = fs.existsSync(file) ? fs.readFileSync(file, "latin1").split("\n")[Number(m[2]) - 1] ?? "" : "";
     for (const w of line.match(/[A-Za-z_][A-Za-z0-9_]{3,}/g) ?? []) if (!C_WORDS.has(w)) words.add(w);
   }
