@@ -206,7 +206,7 @@ export function runBuild(t: Target, opts: BuildOptions, log: (s: string) => void
         throw refuse(`${obj}: the patched code uses static keys or static calls of other modules`, foreign.map((f) => ({
           symbol: f.key, object: obj, reason: `${f.table} entry names ${f.key}, defined in module ${f.module}: linking to it would load and pin ${f.module}`,
           hint: f.key.startsWith("__tracepoint_")
-            ? `a tracepoint of ${f.module}: call the trace point from a function of ${f.module} the patch leaves alone, or patch ${f.module}'s own code`
+            ? `a tracepoint of ${f.module}: leave its trace_${f.key.slice("__tracepoint_".length)}() call out of the patched function, or patch ${f.module}'s own code`
             : `test it through a function of ${f.module} instead of the key, or patch ${f.module}'s own code`,
         })), opts.patch);
       }
