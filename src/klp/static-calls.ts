@@ -3,11 +3,13 @@
 // (EXPORT_STATIC_CALL_TRAMP). A module's entries may name the trampoline instead, and the
 // kernel looks the key up from it (kernel/static_call_inline.c: static_call_add_module →
 // tramp_key_lookup). objtool does the same for module objects; klpkit does it for carried code.
-import { archFor, type KnownLayout } from "../arch/index.js";
-import { SHN_UNDEF, STB_GLOBAL, STT_NOTYPE } from "../elf/constants.js";
+import { archFor } from "../arch/index.js";
+import { SHF_EXECINSTR, SHN_UNDEF, STB_GLOBAL, STT_FUNC, STT_NOTYPE, STT_SECTION } from "../elf/constants.js";
 import type { OutObject, OutSection, OutSymbol } from "../elf/model.js";
 import { badInput } from "../errors.js";
+import { RelocTable } from "../elf/relocs.js";
 import type { Layouts } from "../object/layouts.js";
+import { resolveTable } from "../object/table-layouts.js";
 import { tableSpec } from "../object/tables.js";
 import type { Export } from "../target/symbols.js";
 
@@ -16,33 +18,27 @@ const TRAMP_PREFIX = "__SCT__";
 
 /**
  * Entry size, key offset and code (owner) offset of an emitted `__jump_table` or
- * `.static_call_sites` (emit.ts sets sh_entsize): from the target's layouts, else from the struct
- * shape of that size.
+ * `.static_call_sites`, resolved as the diff resolves an object's tables (table-layouts.ts): the
+ * target's layouts, else the known shape that sh_entsize (emit.ts sets it) or, in a linked module
+ * that keeps none, the section's relocations fit.
  */
 export function keyField(obj: OutObject, table: OutSection, layouts?: Layouts): { size: number; field: number; owner: number } | undefined {
   const spec = tableSpec(table.name);
   if (spec?.kind !== "struct" || !spec.key) return undefined;
-  // A linked module keeps no sh_entsize: then the target's layout, or the one known shape whose
-  // referencing fields hold every relocation of the table (16-byte relative jump entries put
-  // them at 0, 4 and 8 of each entry; 24-byte absolute ones at 0, 8 and 16).
-  const known = archFor(obj.machine)?.knownLayouts(spec.struct) ?? [];
-  const size = table.entsize || layouts?.get(spec.struct)?.size || strideOf(obj, table, known);
-  const layout = layouts?.get(spec.struct) ?? known.find((k) => k.size === size);
-  const field = layout?.size === size ? layout.fields.get(spec.key)?.offset : undefined;
-  const owner = layout?.size === size ? spec.owner.map((o) => layout.fields.get(o)?.offset).find((o) => o !== undefined) : undefined;
-  if (field === undefined || owner === undefined) {
-    throw badInput(undefined, `${table.name}: no layout of struct ${spec.struct} with ${size}-byte entries and ${spec.key} and ${spec.owner.join("/")} fields`);
-  }
-  return { size, field, owner };
-}
-
-/** The size of the one shape in `known` that the table's length and relocation offsets fit; 0 if not one. */
-function strideOf(obj: OutObject, table: OutSection, known: readonly KnownLayout[]): number {
-  const length = table.data?.length ?? 0;
-  const offsets = obj.sections.find((s) => s.relocs?.target === table)?.relocs?.entries.map((r) => r.offset) ?? [];
-  const fits = known.filter((k) => length > 0 && length % k.size === 0 &&
-    offsets.every((o) => k.refs.some((name) => k.fields.get(name)?.offset === o % k.size)));
-  return fits.length === 1 ? fits[0]!.size : 0;
+  const arch = archFor(obj.machine);
+  if (!arch) throw badInput(undefined, `${table.name}: no layout of struct ${spec.struct} for machine ${obj.machine}`);
+  const entries = [...(obj.sections.find((s) => s.relocs?.target === table)?.relocs?.entries ?? [])].sort((x, y) => x.offset - y.offset);
+  const relocs = RelocTable.alloc(entries.length, false);
+  entries.forEach((r, i) => { relocs.offsets[i] = r.offset; relocs.types[i] = r.type; });
+  const into = (i: number) => entries[i]!.symbol?.section;
+  const isCode = (i: number) => ((into(i)?.flags ?? 0) & SHF_EXECINSTR) !== 0;
+  const t = resolveTable(spec, {
+    name: table.name, size: table.data?.length ?? 0, entsize: table.entsize, relocs,
+    refersToCode: isCode,
+    // A section symbol or a function's own: carried code keeps one function per section.
+    refersToFunction: (i) => isCode(i) && (entries[i]!.symbol!.type === STT_FUNC || entries[i]!.symbol!.type === STT_SECTION),
+  }, { arch, layouts, file: undefined });
+  return { size: t.entrySize, field: t.keyField!, owner: t.ownerField };
 }
 
 /** Points unexported static-call keys at their exported trampolines; returns the keys no longer referenced. */

@@ -30,7 +30,8 @@ export interface TableSample {
 interface Context {
   readonly arch: Arch;
   readonly layouts: Layouts | undefined;
-  readonly file: string;
+  /** The object, for error messages; none for an object klpkit made itself. */
+  readonly file: string | undefined;
 }
 
 export function resolveTable(spec: TableSpec, sample: TableSample, ctx: Context): SpecialTable {
