@@ -171,22 +171,29 @@ export function runVmTest(opts: VmTestOptions, log: (s: string) => void = () => 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "klp-vm-"));
   try {
     const initrd = path.join(tmp, "initramfs.gz");
-    const writeInitrd = (vmPlan: VmPlan, served: readonly ServedRequest[]) => {
+    // What every boot holds, read (and decompressed) once; a boot again adds the served modules.
+    const fixed = plan(p, []);
+    const fixedFiles = [
+      { path: fixed.livepatch.file, data: fs.readFileSync(opts.module) },
+      ...p.preload.map((m, i) => ({ path: fixed.preload[i]!.file, data: moduleBytes(m.path) })),
+      ...p.postload.map((m, i) => ({ path: fixed.postload[i]!.file, data: moduleBytes(m.path) })),
+      ...opts.checks.map((c, i) => ({ path: fixed.checks[i]!.file, data: fs.readFileSync(c), mode: 0o755 })),
+      { path: MODPROBE, data: Buffer.from(modprobeScript()), mode: 0o755 },
+    ];
+    /** Writes the initramfs that serves `served`; returns its plan. */
+    const writeInitrd = (served: readonly ServedRequest[]): VmPlan => {
+      const vmPlan = plan(p, served);
       const modules = new Map(served.flatMap((r) => r.modules).map((m) => [servedFile(m), m]));
       const files = [
-        { path: vmPlan.livepatch.file, data: fs.readFileSync(opts.module) },
-        ...p.preload.map((m, i) => ({ path: vmPlan.preload[i]!.file, data: moduleBytes(m.path) })),
-        ...p.postload.map((m, i) => ({ path: vmPlan.postload[i]!.file, data: moduleBytes(m.path) })),
-        ...opts.checks.map((c, i) => ({ path: vmPlan.checks[i]!.file, data: fs.readFileSync(c), mode: 0o755 })),
-        { path: MODPROBE, data: Buffer.from(modprobeScript()), mode: 0o755 },
+        ...fixedFiles,
         { path: SERVED_MAP, data: Buffer.from(servedMap(vmPlan.served)) },
         ...[...modules].map(([file, m]) => ({ path: file, data: moduleBytes(m.path) })),
       ];
       fs.writeFileSync(initrd, buildInitramfs({ busybox, init: initScript(vmPlan), files }));
+      return vmPlan;
     };
     let served: ServedRequest[] = [];
-    let vmPlan = plan(p, served);
-    writeInitrd(vmPlan, served);
+    let vmPlan = writeInitrd(served);
     const initramfsSeconds = seconds(t0);
 
     let image = kernelImage(p.vmlinuz, opts.kernel.imageKey, opts.bzimage ? "bzimage" : "auto", log, opts.kernel.cacheRoot);
@@ -213,13 +220,12 @@ export function runVmTest(opts: VmTestOptions, log: (s: string) => void = () => 
     let vmSeconds = run.seconds;
     let report = analyse(p, vmPlan, accel, image, run, served, boots, initramfsSeconds, vmSeconds, seconds(t0));
     for (; aModuleFailedToLoad(report) && boots <= MAX_EXTRA_BOOTS; boots++) {
-      const more = serve(opts.kernel.modules, requestedNames(consoleLines(run.console)), served);
+      const more = serve(opts.kernel.modules, report.requests.map((r) => r.name), served);
       if (!servesMore(more, served)) break;
       const added = more.filter((r) => r.modules.length && !served.includes(r)).map((r) => `${r.name} (${r.modules.map((m) => m.name).join(", ")})`);
       log(`the kernel asked for modules the VM lacked; booting again with ${added.join(", ")}`);
       served = more;
-      vmPlan = plan(p, served);
-      writeInitrd(vmPlan, served);
+      vmPlan = writeInitrd(served);
       run = bootOnce();
       vmSeconds += run.seconds;
       report = analyse(p, vmPlan, accel, image, run, served, boots + 1, initramfsSeconds, vmSeconds, seconds(t0));
