@@ -475,10 +475,21 @@ const NEAR = 8;
 /** The update's changed headers, not in `have`, whose newer text holds `word` within NEAR lines of a changed line. */
 function headersChangedNear(word: string, have: readonly string[]): string[] {
   const re = new RegExp(`\\b${word}\\b`);
-  return changedFiles.filter((f) => f.endsWith(".h") && !have.includes(f) && !notKernelCode(f)).filter((f) => {
-    const lines = fs.readFileSync(path.join(newDir, f), "latin1").split("\n");
-    return changedLinesOf(f).some((n) => lines.slice(Math.max(0, n - NEAR), n + NEAR + 1).some((l) => re.test(l)));
-  });
+  return changedFiles.filter((f) => f.endsWith(".h") && !have.includes(f) && !notKernelCode(f))
+    .filter((f) => nearChanges(f).some((l) => re.test(l)));
+}
+
+const nearChangesOf = new Map<string, string[]>();
+/** The lines of `file`'s newer text within NEAR lines of a change, read once per header. */
+function nearChanges(file: string): string[] {
+  let near = nearChangesOf.get(file);
+  if (!near) {
+    const lines = fs.readFileSync(path.join(newDir, file), "latin1").split("\n");
+    const keep = new Set(changedLinesOf(file).flatMap((n) => Array.from({ length: 2 * NEAR + 1 }, (_, k) => n - NEAR + k)));
+    near = lines.filter((_, i) => keep.has(i));
+    nearChangesOf.set(file, near);
+  }
+  return near;
 }
 
 /** The 0-based numbers of the lines of `file`'s newer text its diff adds, and where it removes some. */

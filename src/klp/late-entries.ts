@@ -60,7 +60,8 @@ export function leaveOutLateEntries(obj: OutObject, late: (name: string) => bool
     const byEntry = new Map<number, OutReloc[]>();
     for (const r of rela.relocs.entries) {
       const i = Math.floor(r.offset / f.size);
-      byEntry.set(i, [...(byEntry.get(i) ?? []), r]);
+      const list = byEntry.get(i);
+      if (list) list.push(r); else byEntry.set(i, [r]);
     }
     const dropped = new Set<number>();
     for (const [i, relocs] of byEntry) {
